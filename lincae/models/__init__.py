@@ -1,0 +1,1 @@
+"""Model adapters: each turns one family of checkpoints into an `Autoencoder`."""
