@@ -1,0 +1,57 @@
+"""What the player needs for one cell of the table: a WAV file and a waveform overview.
+
+Model outputs can be louder than full scale (latent scaling ×2, a non-linear baseline). A 16-bit WAV
+cannot hold that, and clipping would hide exactly what the demo shows, so a loud signal is written scaled
+down to a peak of 1 and the cell carries `gain`, the factor that restores its true level (the player applies
+it before its limiter). Peaks are of the true-level signal.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lincae.audio import peak, peaks, write_wav
+
+N_PEAKS = 800
+
+
+@dataclass(frozen=True)
+class Cell:
+    path: Path
+    peaks: list[float]  # [min0, max0, min1, max1, ...] of the true-level signal
+    gain: float  # multiply the file's samples by this to get the true level (1.0 unless peak > 1)
+    peak: float  # max |x| of the true-level signal
+
+    def to_dict(self, url: str | None = None) -> dict:
+        d = {"path": str(self.path), "peaks": self.peaks, "gain": self.gain, "peak": round(self.peak, 4)}
+        if url is not None:
+            d["url"] = url
+        return d
+
+
+def audio_hash(x: np.ndarray, sample_rate: int) -> str:
+    h = hashlib.sha256(str(sample_rate).encode())
+    h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+    return h.hexdigest()[:24]
+
+
+def wav_path(root: str | Path, x: np.ndarray, sample_rate: int) -> Path:
+    """Content-addressed location of the cell's WAV under `root`."""
+    key = audio_hash(x, sample_rate)
+    return Path(root) / "wav" / key[:2] / f"{key}.wav"
+
+
+def make_cell(x: np.ndarray, sample_rate: int, root: str | Path, n_peaks: int = N_PEAKS) -> Cell:
+    """Write `x` (mono float) as a 16-bit WAV under `root` (once per content) and summarise it."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono audio [T], got shape {x.shape}")
+    top = peak(x)
+    gain = top if top > 1.0 else 1.0
+    path = wav_path(root, x, sample_rate)
+    if not path.exists():
+        write_wav(path, x / gain, sample_rate)
+    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top)

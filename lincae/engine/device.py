@@ -1,0 +1,62 @@
+"""Where models run and at which precision.
+
+Policy: CUDA > MPS > CPU. On a GPU the forward passes run under autocast (bf16 where the card supports it,
+else fp16); on CPU they run in fp32 unless bf16 is asked for, because CPU bf16 changes the numbers.
+On Hugging Face ZeroGPU the GPU exists only inside functions wrapped by `spaces.GPU`; `gpu_task` applies
+that wrapper when the `spaces` package is importable and is the identity elsewhere.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+
+F = TypeVar("F", bound=Callable)
+
+
+def auto_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The autocast dtype for a device, or None for plain fp32."""
+
+    device: torch.device
+    autocast_dtype: torch.dtype | None
+
+    @classmethod
+    def for_device(cls, device: torch.device, cpu_bf16: bool = False) -> "Precision":
+        if device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif device.type == "mps":
+            dtype = torch.float16
+        else:
+            dtype = torch.bfloat16 if cpu_bf16 else None
+        return cls(device, dtype)
+
+    @property
+    def name(self) -> str:
+        return "fp32" if self.autocast_dtype is None else str(self.autocast_dtype).removeprefix("torch.")
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+
+def gpu_task(fn: F) -> F:
+    """Run `fn` on a ZeroGPU slot when `spaces` is installed (Hugging Face Spaces); otherwise unchanged."""
+    try:
+        import spaces  # type: ignore[import-not-found]
+    except ImportError:
+        return fn
+    return spaces.GPU(fn)

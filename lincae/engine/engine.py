@@ -1,0 +1,324 @@
+"""The engine: every piece of model audio the app plays comes from here.
+
+Per (track, model) the six signals are encoded in one batched pass and kept (`latents`); a track table's
+seven rows are latent combinations decoded in one batched pass with one shared seed (`track_table`); any
+other combination of stems is one more decode of cached latents (`decode_combination`). Results go through
+a two-level cache keyed by what they depend on, so nothing is computed twice, across restarts too.
+
+Noise: a stochastic decoder gets one seed per call, and the `Autoencoder` contract is that every item of a
+batch decoded with seed s equals the same latent decoded alone with seed s. Batching and splitting into
+smaller batches therefore never change a result.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lincae import ops
+from lincae.audio import fit_length, resample
+from lincae.data.track import Track
+from lincae.engine.cache import TwoLevelCache, cache_key, default_cache_dir
+from lincae.engine.chunking import ChunkPlan, overlap_add, plan_chunks, split
+from lincae.engine.device import Precision, auto_device, gpu_task
+from lincae.models.base import Autoencoder
+from lincae.rows import ROWS, SCALES, STEMS
+
+log = logging.getLogger(__name__)
+
+# Bump when the meaning of a cached result changes, so old entries are no longer found.
+CACHE_VERSION = 1
+SIGNALS: tuple[str, ...] = ("mix", *STEMS, "accomp")
+"""What gets encoded per track: the mix, each stem, and the accompaniment x_mix − x_vocals."""
+
+
+def _scale_row(a: float) -> str:
+    return f"scale_{str(a).replace('.', '_')}"
+
+
+ROW_COEFFICIENTS: dict[str, dict[str, float]] = {
+    "ae_mix": {"mix": 1.0},
+    "additivity": {s: 1.0 for s in STEMS},
+    "ae_vocals": {"vocals": 1.0},
+    "sep_vocals": {"mix": 1.0, "accomp": -1.0},
+    **{_scale_row(a): {"vocals": a} for a in SCALES},
+}
+"""Each model row of the demo table as a linear combination of the encoded signals."""
+MODEL_ROWS: tuple[str, ...] = tuple(r.id for r in ROWS if not r.reference)
+if set(MODEL_ROWS) != set(ROW_COEFFICIENTS):
+    raise RuntimeError("lincae.rows and the engine's row definitions disagree")
+
+_UNBOUNDED_BATCH = 1 << 20
+Progress = Callable[..., object]  # called as progress(fraction, desc=...), like gr.Progress or tqdm wrappers
+
+
+class TrackTable(dict):
+    """`{row_id: audio}` at the track's rate and length; `nonfinite` names rows whose decode produced
+    NaN or inf (those samples were replaced by zeros)."""
+
+    nonfinite: tuple[str, ...] = ()
+
+
+def sanitize(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Zeros in place of NaN/inf; the flag says whether any were found. Nothing is clipped."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        return np.where(bad, 0.0, x).astype(np.float32), True
+    return x, False
+
+
+@gpu_task
+def _encode_pass(model: Autoencoder, x: np.ndarray, precision: Precision) -> np.ndarray:
+    with torch.inference_mode(), precision.autocast():
+        z = model.encode(torch.from_numpy(x).to(precision.device))
+    return z.float().cpu().numpy()
+
+
+@gpu_task
+def _decode_pass(model: Autoencoder, z: np.ndarray, length: int, seed: int, precision: Precision) -> np.ndarray:
+    with torch.inference_mode(), precision.autocast():
+        y = model.decode(torch.from_numpy(z).to(precision.device), length, seed=seed)
+    return y.float().cpu().numpy()
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+def _registry_loader(name: str, device: torch.device) -> Autoencoder:
+    from lincae.registry import load_model
+
+    return load_model(name, device=device)
+
+
+@dataclass
+class _Slot:
+    """One model and the lock that serialises its loading and its forward passes."""
+
+    lock: threading.Lock
+    model: Autoencoder | None = None
+
+
+class Engine:
+    """Loads models once, runs them in batches, caches everything.
+
+    device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None:
+    `$LINCAE_CACHE_DIR` or `~/.cache/lincae`). memory_bytes: bound of the in-memory LRU. cpu_bf16: bf16
+    autocast on CPU (faster, not bit-identical). max_batch_seconds: most audio (items × chunk length) per
+    forward pass, so that a long track is split into several batches instead of exhausting memory; on a GPU
+    an out-of-memory error also halves the batch. max_chunk_seconds: longer audio is processed in
+    overlapping chunks (a model's own `max_chunk_size`, in samples, is a further limit). loader:
+    `(name, device) -> Autoencoder`, the registry by default.
+
+    The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
+    per-pass limit) gets it raised so that one engine batch is one network pass.
+    """
+
+    def __init__(
+        self,
+        device: str | torch.device | None = None,
+        cache_dir: str | None = None,
+        memory_bytes: int = 1 << 30,
+        cpu_bf16: bool = False,
+        max_batch_seconds: float | None = 60.0,
+        max_chunk_seconds: float | None = 30.0,
+        loader: Callable[[str, torch.device], Autoencoder] | None = None,
+    ) -> None:
+        self.device = torch.device(device) if device is not None else auto_device()
+        self.precision = Precision.for_device(self.device, cpu_bf16=cpu_bf16)
+        self.cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+        self.cache = TwoLevelCache(self.cache_dir, memory_bytes)
+        self.max_batch_seconds = max_batch_seconds
+        self.max_chunk_seconds = max_chunk_seconds
+        self._loader = loader or _registry_loader
+        self._slots: dict[str, _Slot] = {}
+        self._slots_lock = threading.Lock()
+
+    # --- models -----------------------------------------------------------------------------------
+
+    def _slot(self, name: str) -> _Slot:
+        with self._slots_lock:
+            return self._slots.setdefault(name, _Slot(threading.Lock()))
+
+    def model(self, name: str) -> Autoencoder:
+        """The loaded model (loaded on first use, then kept)."""
+        slot = self._slot(name)
+        with slot.lock:
+            if slot.model is None:
+                model = self._loader(name, self.device)
+                if hasattr(model, "max_batch_size"):
+                    model.max_batch_size = _UNBOUNDED_BATCH
+                slot.model = model
+            return slot.model
+
+    # --- keys ---------------------------------------------------------------------------------------
+
+    def _max_chunk(self, model: Autoencoder) -> int | None:
+        limits = [getattr(model, "max_chunk_size", None)]
+        if self.max_chunk_seconds is not None:
+            limits.append(int(self.max_chunk_seconds * model.sample_rate))
+        limits = [n for n in limits if n is not None]
+        return min(limits) if limits else None
+
+    def _key(self, model: Autoencoder, track: Track, op: str, **params) -> str:
+        return cache_key(
+            v=CACHE_VERSION,
+            model=model.name,
+            weights=model.weights_hash,
+            audio=track.content_hash,
+            precision=self.precision.name,
+            chunk=self._max_chunk(model),
+            op=op,
+            **params,
+        )
+
+    def _plan(self, model: Autoencoder, track: Track) -> ChunkPlan:
+        length = round(track.num_samples * model.sample_rate / track.sample_rate)
+        return plan_chunks(length, self._max_chunk(model))
+
+    def _items_per_pass(self, model: Autoencoder, plan: ChunkPlan, n_items: int) -> int:
+        if self.max_batch_seconds is None:
+            return n_items
+        return max(1, min(n_items, int(self.max_batch_seconds * model.sample_rate // plan.chunk)))
+
+    # --- forward passes (callers hold the model's lock) ------------------------------------------------
+
+    def _batched(self, fn: Callable[[np.ndarray], np.ndarray], items: np.ndarray, per_pass: int) -> np.ndarray:
+        """Run `fn` over `items` in batches of `per_pass`, halving on out-of-memory."""
+        while True:
+            try:
+                return np.concatenate([fn(items[i : i + per_pass]) for i in range(0, len(items), per_pass)])
+            except (RuntimeError, torch.OutOfMemoryError) as err:
+                if per_pass == 1 or not _is_oom(err):
+                    raise
+                per_pass //= 2
+                log.warning("out of memory: retrying with %d items per pass", per_pass)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+
+    def _encode_signals(self, model: Autoencoder, track: Track, plan: ChunkPlan) -> dict[str, np.ndarray]:
+        audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
+        x = np.stack([resample(audio[s], track.sample_rate, model.sample_rate) for s in SIGNALS])
+        chunks = split(fit_length(x, plan.length), plan).reshape(-1, plan.chunk)  # [signals·n, chunk]
+        z = self._batched(
+            lambda b: _encode_pass(model, b, self.precision),
+            chunks,
+            self._items_per_pass(model, plan, len(chunks)),
+        )
+        z = z.reshape(len(SIGNALS), plan.n, *z.shape[1:])
+        return {s: z[i] for i, s in enumerate(SIGNALS)}
+
+    def _decode_latents(
+        self, model: Autoencoder, track: Track, plan: ChunkPlan, z: np.ndarray, seed: int
+    ) -> list[tuple[np.ndarray, bool]]:
+        """`z`: [items, n, ...] → per item (audio at the track's rate and length, had NaN/inf)."""
+        flat = np.ascontiguousarray(z.reshape(-1, *z.shape[2:]), dtype=np.float32)
+        y = self._batched(
+            lambda b: _decode_pass(model, b, plan.chunk, seed, self.precision),
+            flat,
+            self._items_per_pass(model, plan, len(flat)),
+        )
+        y = overlap_add(y.reshape(len(z), plan.n, -1), plan)
+        out = []
+        for item in y:
+            audio = fit_length(resample(item, model.sample_rate, track.sample_rate), track.num_samples)
+            out.append(sanitize(np.ascontiguousarray(audio, dtype=np.float32)))
+        return out
+
+    # --- public ---------------------------------------------------------------------------------------
+
+    def latents(self, track: Track, model_name: str, progress: Progress | None = None) -> dict[str, np.ndarray]:
+        """Latents of mix, stems and accompaniment: `{signal: [chunks, *latent_shape]}` (one chunk unless
+        the model limits its input length)."""
+        model = self.model(model_name)
+        key = self._key(model, track, "latents")
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        slot = self._slot(model_name)
+        with slot.lock:
+            hit = self.cache.get(key)  # another thread may have computed it while we waited
+            if hit is not None:
+                return hit
+            if progress is not None:
+                progress(0.0, desc=f"{model_name}: encoding")
+            return self.cache.put(key, self._encode_signals(model, track, self._plan(model, track)))
+
+    def track_table(
+        self, track: Track, model_name: str, seed: int = 0, progress: Progress | None = None
+    ) -> TrackTable:
+        """The model rows of the demo table (`MODEL_ROWS`), all decoded with `seed`."""
+        model = self.model(model_name)
+        key = self._key(model, track, "table", seed=seed, rows=ROW_COEFFICIENTS)
+        hit = self.cache.get(key)
+        if hit is None:
+            z = self.latents(track, model_name, progress)
+            slot = self._slot(model_name)
+            with slot.lock:
+                hit = self.cache.get(key)
+                if hit is None:
+                    if progress is not None:
+                        progress(0.5, desc=f"{model_name}: decoding {len(MODEL_ROWS)} rows")
+                    stacked = np.stack([ops.combine(ROW_COEFFICIENTS[r], z) for r in MODEL_ROWS])
+                    decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed)
+                    entry = {r: audio for r, (audio, _) in zip(MODEL_ROWS, decoded)}
+                    entry["nonfinite"] = np.array([bad for _, bad in decoded], dtype=bool)
+                    hit = self.cache.put(key, entry)
+            if progress is not None:
+                progress(1.0, desc=f"{model_name}: done")
+        table = TrackTable((r, hit[r]) for r in MODEL_ROWS)
+        table.nonfinite = tuple(r for r, bad in zip(MODEL_ROWS, hit["nonfinite"]) if bad)
+        if table.nonfinite:
+            log.warning("%s on %s: NaN/inf replaced by zeros in %s", model_name, track.id, ", ".join(table.nonfinite))
+        return table
+
+    def silence_latent(self, track: Track, model_name: str) -> np.ndarray:
+        """Enc(silence) of the track's length, chunked like its latents: the origin of the latent space."""
+        model = self.model(model_name)
+        plan = self._plan(model, track)
+        key = cache_key(v=CACHE_VERSION, model=model.name, weights=model.weights_hash,
+                        precision=self.precision.name, op="silence", length=plan.length, chunk=plan.chunk)
+        hit = self.cache.get(key)
+        if hit is None:
+            with self._slot(model_name).lock:
+                silence = np.zeros((plan.n, plan.chunk), dtype=np.float32)
+                per_pass = self._items_per_pass(model, plan, plan.n)
+                z = self._batched(lambda b: _encode_pass(model, b, self.precision), silence, per_pass)
+                hit = self.cache.put(key, {"z": z})
+        return hit["z"]
+
+    def decode_combination(
+        self,
+        track: Track,
+        model_name: str,
+        coeffs: Mapping[str, float],
+        seed: int = 0,
+        origin_correction: bool = False,
+    ) -> np.ndarray:
+        """Dec(Σ coeffs[s] · z_s) for signals s in `SIGNALS`, at the track's rate and length.
+
+        With `origin_correction`, Enc(silence) · (1 − Σ coeffs) is added to the latent first.
+        """
+        unknown = sorted(set(coeffs) - set(SIGNALS))
+        if unknown:
+            raise KeyError(f"unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
+        coeffs = {s: float(c) for s, c in sorted(coeffs.items()) if c != 0}
+        model = self.model(model_name)
+        key = self._key(model, track, "combination", coeffs=coeffs, seed=seed, origin=origin_correction)
+        hit = self.cache.get(key)
+        if hit is None:
+            z = self.latents(track, model_name)
+            silence = self.silence_latent(track, model_name) if origin_correction else None
+            z_comb = ops.combine(coeffs, z, silence=silence)
+            with self._slot(model_name).lock:
+                hit = self.cache.get(key)
+                if hit is None:
+                    [(audio, bad)] = self._decode_latents(model, track, self._plan(model, track), z_comb[None], seed)
+                    if bad:
+                        log.warning("%s on %s: NaN/inf replaced by zeros in %s", model_name, track.id, coeffs)
+                    hit = self.cache.put(key, {"audio": audio})
+        return hit["audio"]

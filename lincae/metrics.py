@@ -1,0 +1,188 @@
+"""Distances and linearity measures that mean something for generative decoders.
+
+A consistency decoder regenerates phase, so waveform SNR against the original is near 0 dB even for a good
+reconstruction. Spectral distances (multi-resolution STFT, mel) and decode-vs-decode comparisons with a
+shared noise seed are the meaningful ones; waveform SNR / SI-SDR are here for deterministic models.
+
+All functions take mono float arrays (numpy, or anything `np.asarray` accepts) and return a float; the
+reference comes first. Decibel measures are clamped by `EPS` so that silence gives a finite number.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+EPS = 1e-8
+# auraloss MultiResolutionSTFTLoss defaults
+MRSTFT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
+# multi-scale mel distance: FFT sizes, hop = n_fft // 4, `n_mels` bands each
+MEL_FFT_SIZES: tuple[int, ...] = (2048, 1024, 512, 256)
+HOMOGENEITY_GAINS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.1)
+
+
+def _f64(x) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"expected a mono signal [T], got shape {a.shape}")
+    return a
+
+
+def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
+    r, e = _f64(ref), _f64(est)
+    if r.shape != e.shape:
+        raise ValueError(f"signals differ in length: {r.shape} vs {e.shape}")
+    return r, e
+
+
+def _db(num: float, den: float) -> float:
+    return float(10.0 * np.log10((num + EPS) / (den + EPS)))
+
+
+# --- waveform ---------------------------------------------------------------------------------------
+
+def snr(ref, est) -> float:
+    """10·log10(‖ref‖² / ‖ref − est‖²) in dB."""
+    r, e = _pair(ref, est)
+    return _db(np.sum(r**2), np.sum((r - e) ** 2))
+
+
+def si_sdr(ref, est) -> float:
+    """Scale-invariant SDR in dB (zero-mean signals, optimal scaling of the reference)."""
+    r, e = _pair(ref, est)
+    r, e = r - r.mean(), e - e.mean()
+    alpha = np.dot(e, r) / (np.dot(r, r) + EPS)
+    target = alpha * r
+    return _db(np.sum(target**2), np.sum((e - target) ** 2))
+
+
+def rel_l2(ref, est) -> float:
+    """‖ref − est‖ / ‖ref‖ over all elements (any shape: latents too)."""
+    r, e = np.asarray(ref, dtype=np.float64), np.asarray(est, dtype=np.float64)
+    if r.shape != e.shape:
+        raise ValueError(f"shapes differ: {r.shape} vs {e.shape}")
+    return float(np.linalg.norm(r - e) / (np.linalg.norm(r) + EPS))
+
+
+# --- spectra ----------------------------------------------------------------------------------------
+
+def stft_magnitude(x, n_fft: int, hop: int, win_length: int | None = None) -> np.ndarray:
+    """|STFT| as [frames, n_fft // 2 + 1]: Hann window of `win_length` centred in `n_fft`, reflect padding
+    of n_fft // 2 on both sides (torch.stft(center=True) conventions)."""
+    a = _f64(x)
+    win_length = win_length or n_fft
+    window = np.zeros(n_fft)
+    start = (n_fft - win_length) // 2
+    window[start : start + win_length] = np.hanning(win_length + 1)[:-1]  # periodic Hann
+    pad = n_fft // 2
+    mode = "reflect" if len(a) > pad else "constant"
+    a = np.pad(a, (pad, pad), mode=mode)
+    n_frames = 1 + (len(a) - n_fft) // hop
+    frames = np.lib.stride_tricks.as_strided(
+        a, shape=(n_frames, n_fft), strides=(a.strides[0] * hop, a.strides[0]), writeable=False
+    )
+    return np.abs(np.fft.rfft(frames * window, axis=-1))
+
+
+def _stft_distance(mag_ref: np.ndarray, mag_est: np.ndarray) -> float:
+    """Spectral convergence + mean |log magnitude difference| (auraloss STFTLoss, weights 1 and 1)."""
+    sc = np.linalg.norm(mag_ref - mag_est) / (np.linalg.norm(mag_ref) + EPS)
+    log_mag = np.mean(np.abs(np.log(mag_ref + EPS) - np.log(mag_est + EPS)))
+    return float(sc + log_mag)
+
+
+def mrstft(ref, est, resolutions: Sequence[tuple[int, int, int]] = MRSTFT_RESOLUTIONS) -> float:
+    """Multi-resolution STFT distance: mean over (n_fft, hop, win) of spectral convergence + log-mag L1."""
+    r, e = _pair(ref, est)
+    return float(
+        np.mean([_stft_distance(stft_magnitude(r, n, h, w), stft_magnitude(e, n, h, w)) for n, h, w in resolutions])
+    )
+
+
+def hz_to_mel(f):
+    """Slaney-style mel scale: linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    return np.where(f < min_log_hz, f / f_sp, min_log_mel + np.log(np.maximum(f, min_log_hz) / min_log_hz) / logstep)
+
+
+def mel_to_hz(m):
+    m = np.asarray(m, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    return np.where(m < min_log_mel, m * f_sp, min_log_hz * np.exp(logstep * (m - min_log_mel)))
+
+
+@lru_cache(maxsize=32)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+    """Triangular, area-normalised (Slaney) mel filters as [n_mels, n_fft // 2 + 1]."""
+    fmax = sample_rate / 2 if fmax is None else fmax
+    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (fft_freqs - lower) / (centre - lower)
+    falling = (upper - fft_freqs) / (upper - centre)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (upper - lower))  # equal area per band
+    weights.flags.writeable = False
+    return weights
+
+
+def mel_distance(
+    ref, est, sample_rate: int, fft_sizes: Sequence[int] = MEL_FFT_SIZES, n_mels: int = 80
+) -> float:
+    """Multi-scale mel spectral distance: mean over FFT sizes of L1 between log10 mel magnitudes
+    (clamped at 1e-5), plus L1 between mel magnitudes."""
+    r, e = _pair(ref, est)
+    total = []
+    for n_fft in fft_sizes:
+        fb = mel_filterbank(sample_rate, n_fft, min(n_mels, n_fft // 8))
+        mr = stft_magnitude(r, n_fft, n_fft // 4) @ fb.T
+        me = stft_magnitude(e, n_fft, n_fft // 4) @ fb.T
+        log_l1 = np.mean(np.abs(np.log10(np.maximum(mr, 1e-5)) - np.log10(np.maximum(me, 1e-5))))
+        total.append(log_l1 + np.mean(np.abs(mr - me)))
+    return float(np.mean(total))
+
+
+def spectral_snr(ref, est, n_fft: int = 2048) -> float:
+    """SNR between STFT magnitudes (hop n_fft // 4): insensitive to phase, so fair to generative decoders."""
+    r, e = _pair(ref, est)
+    mr, me = stft_magnitude(r, n_fft, n_fft // 4), stft_magnitude(e, n_fft, n_fft // 4)
+    return _db(np.sum(mr**2), np.sum((mr - me) ** 2))
+
+
+# --- the paper's linearity measures -----------------------------------------------------------------
+# `decode` callables must use one fixed noise seed, so that differences come from the latents alone.
+
+Decode = Callable[[np.ndarray], np.ndarray]
+Encode = Callable[[np.ndarray], np.ndarray]
+
+
+def decoder_homogeneity(decode: Decode, z: np.ndarray, gain: float) -> float:
+    """SNR(Dec(a·z), a·Dec(z)) in dB: reference Dec(a·z)."""
+    return snr(decode(z * gain), gain * decode(z))
+
+
+def decoder_additivity(decode: Decode, encode: Encode, sources: Sequence[np.ndarray]) -> float:
+    """SNR(Dec(Σ Enc(x_i)), Dec(Enc(Σ x_i))) in dB: adding latents vs encoding the sum."""
+    latent_sum = sum(encode(x) for x in sources)
+    mix = np.sum(sources, axis=0)
+    return snr(decode(encode(mix)), decode(latent_sum))
+
+
+def separation(decode: Decode, encode: Encode, mix: np.ndarray, target: np.ndarray) -> float:
+    """SNR(Dec(z_mix − z_accomp), Dec(Enc(target))) in dB, with accompaniment = mix − target."""
+    estimate = decode(encode(mix) - encode(mix - target))
+    return snr(decode(encode(target)), estimate)
+
+
+def encoder_homogeneity(encode: Encode, x: np.ndarray, gain: float) -> float:
+    """rel-L2(a·Enc(x), Enc(a·x)): 0 for an exactly homogeneous encoder."""
+    return rel_l2(gain * encode(x), encode(gain * x))
+
+
+def encoder_additivity(encode: Encode, x1: np.ndarray, x2: np.ndarray) -> float:
+    """rel-L2(Enc(x1 + x2), Enc(x1) + Enc(x2)): 0 for an exactly additive encoder."""
+    return rel_l2(encode(x1 + x2), encode(x1) + encode(x2))
