@@ -1,0 +1,294 @@
+"""Which models exist, where their weights come from, and why one cannot run here.
+
+`list_models()` never loads weights and never waits on the network (unless `probe=True`): it looks at
+the bundled checkpoints, the local mirrors named by `LINCAE_WEIGHTS_DIR` / `LINCAE_SAO_VAE_DIR`, the
+Hugging Face cache, `HF_HUB_OFFLINE` and whether a token is set. `load_model()` downloads what is missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+
+import torch
+
+from lincae.models import official, oobleck
+from lincae.models.base import Autoencoder, ModelInfo
+
+WEIGHTS_DIR_ENV = "LINCAE_WEIGHTS_DIR"
+SAO_VAE_DIR_ENV = "LINCAE_SAO_VAE_DIR"
+EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+SAMPLE_RATE = 44100
+PROBE_TIMEOUT_S = 3.0
+
+
+class ModelUnavailable(RuntimeError):
+    """A known model that cannot be loaded here; `reason` says why in words."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"model {name!r} is unavailable: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a model's weights are right now. `location` is None when they are downloaded on load."""
+
+    source: str
+    reason: str = ""
+    location: object = None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    display_name: str
+    family: str
+    linear: bool
+    embedded: bool
+    description: str
+    locate: Callable[[str, bool], _Where]
+    load: Callable[[str, _Where, torch.device], Autoencoder]
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A short hash of a weight file: its size, first and last MiB. Cheap, and stable across copies."""
+    mib = 1 << 20
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h.update(str(size).encode())
+        h.update(f.read(mib))
+        f.seek(max(size - mib, 0))
+        h.update(f.read(mib))
+    return h.hexdigest()[:12]
+
+
+# --- where weights come from ------------------------------------------------------------------------
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _hub_token() -> str | None:
+    """The token from `HF_TOKEN` or the saved login, read without any network call."""
+    from huggingface_hub import constants
+
+    token = os.environ.get("HF_TOKEN")
+    if token:
+        return token
+    path = Path(constants.HF_TOKEN_PATH)
+    if not path.is_file():
+        return None
+    return path.read_text().strip() or None
+
+
+def _hub_cached(repo: str, filenames: list[str]) -> list[Path] | None:
+    """Paths of all `filenames` in the local Hugging Face cache, or None if any is missing."""
+    from huggingface_hub import try_to_load_from_cache
+
+    paths = [try_to_load_from_cache(repo, f) for f in filenames]
+    return [Path(p) for p in paths] if all(isinstance(p, str) for p in paths) else None
+
+
+def _hub_download(repo: str, filenames: list[str], name: str) -> list[Path]:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return [Path(hf_hub_download(repo, f)) for f in filenames]
+    except Exception as e:  # network, auth and disk errors all mean the same thing to the caller
+        raise ModelUnavailable(name, f"could not download the weights from {repo}: {e}") from e
+
+
+def _remote(repo: str, probe_file: str, probe: bool, local_env: str, gated: bool) -> _Where:
+    """The Hub as the source of weights that are in no local folder or cache."""
+    hub = f"Hugging Face Hub: {repo}"
+    offline = f"weights not reachable offline (set {local_env} or connect to the Hub)"
+    if _hub_offline():
+        return _Where(hub, offline)
+    token = _hub_token()
+    if gated and not token:
+        return _Where(hub, f"needs an HF token (gated model: accept the licence of {repo}, then set HF_TOKEN)")
+    if probe:
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
+
+        try:
+            get_hf_file_metadata(hf_hub_url(repo, probe_file), token=token, timeout=PROBE_TIMEOUT_S)
+        except (GatedRepoError, HfHubHTTPError) as e:
+            licence = f": accept the licence of {repo} with the account of the token" if gated else ""
+            return _Where(hub, f"the Hub refused access ({e.__class__.__name__}){licence}")
+        except Exception:  # DNS, connection, timeout
+            return _Where(hub, offline)
+    return _Where(f"{hub}, downloaded on first load")
+
+
+def _locate_official(name: str, probe: bool) -> _Where:
+    folder = official.hub_folder(name)
+    hub_files = [f"{folder}/{f}" for f in official.FILE_NAMES]
+    if find_spec("linear_cae") is None:
+        return _Where(official.HUB_REPO, "package linear-cae not installed")
+    mirror = os.environ.get(WEIGHTS_DIR_ENV)
+    if mirror:
+        files = official.WeightFiles(*(Path(mirror) / f for f in hub_files))
+        if all(p.is_file() for p in files):
+            return _Where(f"local mirror ({WEIGHTS_DIR_ENV})", location=files)
+    cached = _hub_cached(official.HUB_REPO, hub_files)
+    if cached:
+        return _Where("Hugging Face cache", location=official.WeightFiles(*cached))
+    return _remote(official.HUB_REPO, hub_files[1], probe, WEIGHTS_DIR_ENV, gated=False)
+
+
+def _load_official(name: str, where: _Where, device: torch.device) -> Autoencoder:
+    files = where.location
+    if files is None:
+        folder = official.hub_folder(name)
+        downloaded = _hub_download(official.HUB_REPO, [f"{folder}/{f}" for f in official.FILE_NAMES], name)
+        files = official.WeightFiles(*downloaded)
+    module = official.build_module(name, files)
+    return official.OfficialAutoencoder(module, weights_fingerprint(files.checkpoint)).to(device)
+
+
+def _sao_weights(folder: Path) -> Path | None:
+    return next(iter(sorted(folder.glob("diffusion_pytorch_model*"))), None)
+
+
+def _locate_sao(name: str, probe: bool) -> _Where:
+    hub_files = [f"{oobleck.SUBFOLDER}/{oobleck.CONFIG_FILE}", f"{oobleck.SUBFOLDER}/{oobleck.WEIGHTS_FILE}"]
+    if find_spec("diffusers") is None:
+        return _Where(oobleck.HUB_REPO, "package diffusers not installed")
+    local = os.environ.get(SAO_VAE_DIR_ENV)
+    if local and (Path(local) / oobleck.CONFIG_FILE).is_file() and _sao_weights(Path(local)):
+        return _Where(f"local folder ({SAO_VAE_DIR_ENV})", location=Path(local))
+    cached = _hub_cached(oobleck.HUB_REPO, hub_files)
+    if cached:
+        return _Where("Hugging Face cache", location=cached[0].parent)
+    return _remote(oobleck.HUB_REPO, hub_files[0], probe, SAO_VAE_DIR_ENV, gated=True)
+
+
+def _load_sao(name: str, where: _Where, device: torch.device) -> Autoencoder:
+    folder = where.location
+    if folder is None:
+        hub_files = [f"{oobleck.SUBFOLDER}/{oobleck.CONFIG_FILE}", f"{oobleck.SUBFOLDER}/{oobleck.WEIGHTS_FILE}"]
+        folder = _hub_download(oobleck.HUB_REPO, hub_files, name)[0].parent
+    module = oobleck.build_module(folder)
+    return oobleck.OobleckAutoencoder(module, weights_fingerprint(_sao_weights(folder)), name).to(device)
+
+
+def _locate_embedded(name: str, probe: bool) -> _Where:
+    path = EMBEDDED_DIR / f"{name}.pt"
+    source = f"bundled checkpoint assets/models/{name}.pt"
+    if not path.is_file():
+        return _Where(source, "embedded checkpoint not found")
+    if find_spec("lincae.models.spectral_ae") is None:
+        return _Where(source, "embedded model code (lincae.models.spectral_ae) not found")
+    return _Where(source, location=path)
+
+
+def _load_embedded(name: str, where: _Where, device: torch.device) -> Autoencoder:
+    from lincae.models.spectral_ae import load_checkpoint
+
+    return load_checkpoint(where.location, device)
+
+
+# --- the models -------------------------------------------------------------------------------------
+
+_EMBEDDED_NOTE = (
+    "Trained by this project on its generated songs, demo-scale (minutes on a CPU): it shows the contrast "
+    "between the two training recipes, not studio-quality reconstruction."
+)
+_OFFICIAL_NOTE = (
+    "Released by the paper's authors (Torres et al., arXiv 2510.23530) through the linear-cae package: "
+    "Music2Latent architecture, 58 M parameters, consistency decoder (one step, seeded noise), "
+    "64 latent channels at 10.8 Hz."
+)
+
+_SPECS: tuple[_Spec, ...] = (
+    _Spec(
+        "demo-lincae", "Demo Lin-AE (ours, embedded)", "spectral-ae", linear=True, embedded=True,
+        description="Small STFT autoencoder trained with the Lin-CAE augmentation (latent mixtures and "
+        "gains). " + _EMBEDDED_NOTE,
+        locate=_locate_embedded, load=_load_embedded,
+    ),
+    _Spec(
+        "demo-ae", "Demo AE baseline (embedded)", "spectral-ae", linear=False, embedded=True,
+        description="The same small STFT autoencoder, same data and steps, trained without the augmentation. "
+        + _EMBEDDED_NOTE,
+        locate=_locate_embedded, load=_load_embedded,
+    ),
+    _Spec(
+        "lin-cae", "Lin-CAE (official)", "consistency-ae", linear=True, embedded=False,
+        description="Linear consistency autoencoder, trained with latent mixtures and gains, the gain range "
+        "annealed to 1 at the end. " + _OFFICIAL_NOTE,
+        locate=_locate_official, load=_load_official,
+    ),
+    _Spec(
+        "lin-cae-2", "Lin-CAE-2 (official)", "consistency-ae", linear=True, embedded=False,
+        description="Linear consistency autoencoder, trained with latent mixtures and gains, without "
+        "annealing the gain range. " + _OFFICIAL_NOTE,
+        locate=_locate_official, load=_load_official,
+    ),
+    _Spec(
+        "m2l", "M2L (official baseline)", "consistency-ae", linear=False, embedded=False,
+        description="Music2Latent retrained on the same data and schedule without the linearity "
+        "augmentation: the paper's baseline. " + _OFFICIAL_NOTE,
+        locate=_locate_official, load=_load_official,
+    ),
+    _Spec(
+        "stable-audio-vae", "Stable Audio VAE", "oobleck", linear=False, embedded=False,
+        description="The VAE of Stable Audio Open 1.0 by Stability AI (Oobleck, 156 M parameters, stereo, "
+        "64 latent channels at 21.5 Hz), gated on the Hub; a non-linear reference. Mono input is duplicated "
+        "to stereo, the output is the channel mean, the latent is the posterior mean.",
+        locate=_locate_sao, load=_load_sao,
+    ),
+)
+_BY_NAME = {s.name: s for s in _SPECS}
+
+
+def _spec(name: str) -> _Spec:
+    if name not in _BY_NAME:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(_BY_NAME)}")
+    return _BY_NAME[name]
+
+
+def _info(spec: _Spec, where: _Where) -> ModelInfo:
+    return ModelInfo(
+        name=spec.name, display_name=spec.display_name, family=spec.family, source=where.source,
+        sample_rate=SAMPLE_RATE, embedded=spec.embedded, linear=spec.linear, available=not where.reason,
+        reason=where.reason, description=spec.description,
+    )
+
+
+def model_info(name: str, probe: bool = False) -> ModelInfo:
+    """One model's registry row."""
+    spec = _spec(name)
+    return _info(spec, spec.locate(name, probe))
+
+
+def list_models(probe: bool = False) -> list[ModelInfo]:
+    """Every known model, embedded first, then the official ones, then Stable Audio.
+
+    Looks only at local files and the environment; `probe=True` also asks the Hub (a few seconds at most)
+    whether weights that would be downloaded are reachable.
+    """
+    return [_info(s, s.locate(s.name, probe)) for s in _SPECS]
+
+
+def load_model(name: str, device: torch.device | str | None = None) -> Autoencoder:
+    """The model ready to run on `device` (default: CUDA when present, else CPU).
+
+    Raises `ValueError` for an unknown name and `ModelUnavailable` (with the reason) when it cannot run here.
+    """
+    spec = _spec(name)
+    where = spec.locate(name, False)
+    if where.reason:
+        raise ModelUnavailable(name, where.reason)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return spec.load(name, where, device)
