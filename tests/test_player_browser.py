@@ -1,0 +1,265 @@
+"""The Web Audio player in a real browser, on a fixture track where every cell is a pure tone of its own
+frequency (and 1.5× that frequency in the second half), so an AnalyserNode tells what is audible and where."""
+from __future__ import annotations
+
+from tests.browser import chromium, dominant_frequency, open_page, run_js, served, state, wait_for  # noqa: I001
+
+import gradio as gr
+import numpy as np
+import pytest
+import soundfile as sf
+
+from lincae.models.base import ModelInfo
+from lincae.rows import ROWS
+from ui.player import CellAudio, player, player_value
+
+RATE = 44100
+DURATION = 3.0
+HALF = DURATION / 2
+MODELS = [
+    ModelInfo("toy-linear", "Toy Linear", "toy", "test fixture", RATE, True, True, True),
+    ModelInfo("toy-baseline", "Toy Baseline", "toy", "test fixture", RATE, True, False, True),
+    ModelInfo("gated-vae", "Gated VAE", "vae", "test fixture", RATE, False, False, False,
+              reason="needs an HF token"),
+]
+AVAILABLE = [m.name for m in MODELS if m.available]
+MODEL_ROWS = [r.id for r in ROWS if not r.reference]
+REFERENCE_ROWS = [r.id for r in ROWS if r.reference]
+TOL_HZ = 25.0
+
+# One base frequency per playable sound: model cells first, then the references.
+FREQ: dict[tuple[str, str | None], float] = {}
+for _k, (_row, _model) in enumerate([(r, m) for r in MODEL_ROWS for m in AVAILABLE] + [(r, None) for r in REFERENCE_ROWS]):
+    FREQ[(_row, _model)] = 300.0 + 60.0 * _k
+
+
+def tone(freq: float) -> np.ndarray:
+    t = np.arange(int(DURATION * RATE)) / RATE
+    f = np.where(t < HALF, freq, 1.5 * freq)
+    return (0.3 * np.sin(2 * np.pi * np.cumsum(f) / RATE)).astype(np.float32)
+
+
+def write(folder, name: str, audio: np.ndarray) -> CellAudio:
+    path = folder / f"{name}.wav"
+    sf.write(path, audio, RATE, subtype="PCM_16")
+    peaks = np.abs(audio[: len(audio) // 300 * 300]).reshape(300, -1).max(axis=1)
+    return CellAudio(path, peaks)
+
+
+@pytest.fixture(scope="module")
+def page_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cells")
+    cells = {r: {m: write(folder, f"{r}-{m}", tone(FREQ[(r, m)])) for m in AVAILABLE} for r in MODEL_ROWS}
+    reference = {r: write(folder, r, tone(FREQ[(r, None)])) for r in REFERENCE_ROWS}
+    value = player_value(track_id="fixture", title="Fixture tones", duration=DURATION, models=MODELS, cells=cells,
+                         reference=reference, mix_peaks=reference["gt_mix"].peaks)
+    with gr.Blocks() as demo:
+        player(value)
+    with served(demo, allowed_paths=[str(folder)]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, page_url):
+    page, log = open_page(browser, page_url)
+    wait_for(page, "window.lincaePlayer && window.lincaePlayer.loaded().total > 0")
+    wait_for(page, "(() => { const l = window.lincaePlayer.loaded(); return l.decoded === l.total; })()")
+    page.log = log
+    yield page
+    page.context.close()
+
+
+def cell(page, row: str, model: str):
+    return page.locator(f'td[data-row="{row}"][data-model="{model}"]')
+
+
+def play(page, row: str, model: str) -> None:
+    cell(page, row, model).click()
+    wait_for(page, "window.lincaePlayer.state().playing && window.lincaePlayer.ctx.state === 'running'")
+
+
+def expect_freq(page, expected: float) -> None:
+    got = dominant_frequency(page)
+    assert abs(got - expected) < TOL_HZ, f"audible {got:.0f} Hz, expected {expected:.0f} Hz"
+
+
+def test_page_loads_offline_without_console_errors(page):
+    page.wait_for_timeout(300)
+    assert page.log.external_requests == []
+    assert page.log.console_errors == []
+    assert page.locator(".lc-warning").inner_text().lower().count("loud") == 1
+
+
+def test_table_has_every_row_for_every_available_model(page):
+    playable = page.locator('td.lc-cell[role="button"]')
+    pairs = {(playable.nth(i).get_attribute("data-row"), playable.nth(i).get_attribute("data-model"))
+             for i in range(playable.count())}
+    assert pairs == {(r.id, m) for r in ROWS for m in AVAILABLE}
+    assert page.locator("th.lc-model.lc-linear").get_attribute("data-model") == "toy-linear"
+    assert page.locator("th.lc-linear .lc-badge").first.inner_text() == "ours"
+
+
+def test_unavailable_model_shows_na_with_reason(page):
+    na = page.locator('td[data-model="gated-vae"]')
+    assert na.count() == len(ROWS)
+    for i in range(na.count()):
+        assert na.nth(i).inner_text().strip() == "N/A"
+        assert na.nth(i).get_attribute("title") == "needs an HF token"
+    na.first.click()
+    page.wait_for_timeout(100)
+    assert state(page)["playing"] is False
+
+
+def test_click_plays_and_click_again_pauses(page):
+    play(page, "ae_mix", "toy-linear")
+    first = state(page)["position"]
+    page.wait_for_timeout(500)
+    s = state(page)
+    assert (s["row"], s["model"], s["playing"]) == ("ae_mix", "toy-linear", True)
+    assert 0.3 < s["position"] - first < 0.9
+    expect_freq(page, FREQ[("ae_mix", "toy-linear")])
+    assert "lc-playing" in cell(page, "ae_mix", "toy-linear").get_attribute("class")
+    cell(page, "ae_mix", "toy-linear").click()
+    paused = state(page)
+    page.wait_for_timeout(300)
+    assert paused["playing"] is False and state(page)["position"] == paused["position"]
+
+
+def test_reference_row_plays_the_original(page):
+    play(page, "gt_vocals", "toy-baseline")
+    expect_freq(page, FREQ[("gt_vocals", None)])
+
+
+def test_sync_switch_keeps_position_and_changes_what_is_audible(page):
+    play(page, "sep_vocals", "toy-linear")
+    page.evaluate(f"() => window.lincaePlayer.seek({HALF + 0.3})")
+    page.wait_for_timeout(200)
+    before, after = run_js(page, """
+        const p = window.lincaePlayer;
+        const before = p.state().position;
+        document.querySelector('td[data-row="sep_vocals"][data-model="toy-baseline"]').click();
+        return [before, p.state().position];""")
+    assert abs(after - before) < 0.05
+    s = state(page)
+    assert (s["model"], s["playing"], s["sync"]) == ("toy-baseline", True, True)
+    assert HALF < s["position"] < DURATION
+    # Second half of the new cell: proves the new source started at the carried position, not at 0.
+    expect_freq(page, 1.5 * FREQ[("sep_vocals", "toy-baseline")])
+
+
+def test_sync_off_restarts_new_cell_at_zero(page):
+    page.locator(".lc-sync").click()
+    assert state(page)["sync"] is False
+    play(page, "ae_vocals", "toy-linear")
+    page.wait_for_timeout(600)
+    cell(page, "ae_vocals", "toy-baseline").click()
+    s = state(page)
+    assert s["model"] == "toy-baseline" and s["position"] < 0.05
+    expect_freq(page, FREQ[("ae_vocals", "toy-baseline")])
+
+
+def test_loop_wraps_gaplessly(page):
+    play(page, "scale_0_5", "toy-linear")
+    page.evaluate(f"() => window.lincaePlayer.seek({DURATION - 0.3})")
+    page.wait_for_timeout(700)
+    s = state(page)
+    assert s["playing"] is True and s["loop"] is True
+    assert s["position"] < 0.6
+    expect_freq(page, FREQ[("scale_0_5", "toy-linear")])
+
+
+def test_loop_off_stops_at_the_end(page):
+    page.locator(".lc-loop").click()
+    play(page, "scale_2_0", "toy-baseline")
+    page.evaluate(f"() => window.lincaePlayer.seek({DURATION - 0.3})")
+    wait_for(page, "!window.lincaePlayer.state().playing", timeout_ms=3000)
+    assert state(page)["position"] == 0
+
+
+def test_stop_all_resets_to_zero(page):
+    play(page, "additivity", "toy-linear")
+    page.wait_for_timeout(400)
+    page.locator(".lc-stop").click()
+    s = state(page)
+    assert s["playing"] is False and s["position"] == 0
+    page.wait_for_timeout(200)
+    assert state(page)["position"] == 0
+
+
+def test_only_one_sound_at_a_time(page):
+    play(page, "ae_mix", "toy-linear")
+    play(page, "ae_mix", "toy-baseline")
+    sources = run_js(page, """
+        const a = window.lincaePlayer.analyser;
+        await new Promise(r => setTimeout(r, 200));
+        a.smoothingTimeConstant = 0;
+        const f = new Float32Array(a.frequencyBinCount);
+        a.getFloatFrequencyData(f);
+        const bin = hz => Math.round(hz * a.fftSize / a.context.sampleRate);
+        return [f[bin(arg[0])], f[bin(arg[1])]];""", [FREQ[("ae_mix", "toy-linear")], FREQ[("ae_mix", "toy-baseline")]])
+    old_db, new_db = sources
+    assert new_db - old_db > 40, f"previous cell still audible: {old_db:.0f} dB vs {new_db:.0f} dB"
+
+
+def test_waveform_click_seeks(page):
+    play(page, "ae_mix", "toy-linear")
+    box = page.locator(".lc-wave-mix").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+    position = state(page)["position"]
+    assert abs(position - 0.75 * DURATION) < 0.1
+    assert "0:02." in page.locator(".lc-time").inner_text()
+
+
+def test_keyboard_controls(page):
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Space")
+    wait_for(page, "window.lincaePlayer.state().playing")
+    assert (state(page)["row"], state(page)["model"]) == ("gt_mix", "toy-linear")
+    page.keyboard.press("ArrowDown")
+    assert state(page)["row"] == "ae_mix"
+    page.keyboard.press("2")
+    assert state(page)["model"] == "toy-baseline"
+    page.keyboard.press("3")  # the unavailable model: nothing changes
+    assert state(page)["model"] == "toy-baseline"
+    before = state(page)["position"]
+    page.keyboard.press("ArrowRight")
+    assert state(page)["position"] - before == pytest.approx(1.0, abs=0.1)
+    page.keyboard.press("Space")
+    assert state(page)["playing"] is False
+    page.keyboard.press("s")
+    assert state(page)["position"] == 0
+
+
+def test_volume_defaults_and_changes(page):
+    assert float(page.locator(".lc-volume").input_value()) == pytest.approx(0.8)
+    play(page, "ae_mix", "toy-linear")
+    page.locator(".lc-volume").fill("0.2")
+    assert page.evaluate("() => window.lincaePlayer.volume") == pytest.approx(0.2)
+    assert page.evaluate("() => window.lincaePlayer.limiterOn") is True
+
+
+@pytest.mark.parametrize("scheme,width", [("dark", 1280), ("light", 390)])
+def test_dark_mode_and_narrow_screen_are_usable(browser, page_url, scheme, width):
+    page, log = open_page(browser, page_url + ("/?__theme=dark" if scheme == "dark" else ""),
+                          color_scheme=scheme, viewport={"width": width, "height": 800})
+    try:
+        wait_for(page, "window.lincaePlayer && document.querySelector('td.lc-cell')")
+        label = page.locator(".lc-row-label").first
+        rgb = [int(v) for v in label.evaluate("e => getComputedStyle(e).color").strip("rgba() ").split(",")[:3]]
+        luminance = sum(rgb) / 3
+        assert (luminance > 150) if scheme == "dark" else (luminance < 110)
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1
+        cell(page, "ae_mix", "toy-linear").scroll_into_view_if_needed()
+        cell(page, "ae_mix", "toy-linear").click()
+        wait_for(page, "window.lincaePlayer.state().playing")
+        assert log.console_errors == []
+    finally:
+        page.context.close()
+

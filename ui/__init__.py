@@ -1,0 +1,1 @@
+"""The Gradio app: layout, handlers and the Web Audio comparison player."""

@@ -1,0 +1,108 @@
+"""The comparison player: one `gr.HTML` whose behaviour lives in `player.js` (Web Audio) and `player.css`.
+
+The component's template is a static container; `player.js` builds the table in `js_on_load` and redraws
+when the value changes, so playback survives value updates. The value is the JSON described in
+docs/ARCHITECTURE.md ("Player value"); `player_value` builds it.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import gradio as gr
+import numpy as np
+
+from lincae.models.base import ModelInfo
+from lincae.rows import ROWS, Row
+
+HERE = Path(__file__).resolve().parent
+MOUNT_JS = "window.lincaeMountPlayer(element, props, watch);"
+TEMPLATE = '<div class="lincae-player-root"></div>'
+
+
+@dataclass(frozen=True)
+class CellAudio:
+    """A playable audio file on the server and its waveform peaks (max |x| or [min, max] per bin)."""
+
+    path: Path
+    peaks: Sequence
+
+
+def file_url(path: str | Path) -> str:
+    """URL of a file under the app's allowed paths (relative, so it works behind a proxy prefix)."""
+    return "gradio_api/file=" + quote(str(Path(path).resolve()))
+
+
+def _peaks(peaks: Sequence | np.ndarray) -> list:
+    return np.round(np.asarray(peaks, dtype=np.float64), 3).tolist()
+
+
+def _cell(cell: CellAudio) -> dict:
+    return {"url": file_url(cell.path), "peaks": _peaks(cell.peaks)}
+
+
+def player_value(
+    *,
+    track_id: str,
+    title: str,
+    duration: float,
+    models: Sequence[ModelInfo],
+    cells: Mapping[str, Mapping[str, CellAudio]],
+    reference: Mapping[str, CellAudio],
+    mix_peaks: Sequence | np.ndarray,
+    sample_rate: int = 44100,
+    rows: Sequence[Row] = ROWS,
+) -> str:
+    """The player's JSON value. Models without cells yet show as "computing"; unavailable ones as N/A."""
+    return json.dumps(
+        {
+            "track": {"id": track_id, "title": title},
+            "duration": float(duration),
+            "sample_rate": int(sample_rate),
+            "rows": [
+                {"id": r.id, "label": r.label, "formula": r.formula, "reference": r.reference} for r in rows
+            ],
+            "models": [
+                {
+                    "name": m.name,
+                    "display_name": m.display_name,
+                    "linear": m.linear,
+                    "embedded": m.embedded,
+                    "available": m.available,
+                    "reason": m.reason,
+                    "description": m.description,
+                }
+                for m in models
+            ],
+            "cells": {
+                row: {model: _cell(c) for model, c in by_model.items()} for row, by_model in cells.items()
+            },
+            "reference": {row: _cell(c) for row, c in reference.items()},
+            "mix_peaks": _peaks(mix_peaks),
+        },
+        ensure_ascii=False,
+    )
+
+
+def _head() -> str:
+    js = (HERE / "player.js").read_text(encoding="utf-8")
+    css = (HERE / "player.css").read_text(encoding="utf-8")
+    if "</script" in js.lower() or "</style" in css.lower():
+        raise ValueError("player assets must not contain closing script/style tags")
+    return f"<style>{css}</style><script>{js}</script>"
+
+
+def player(value: str | None = None, **kwargs) -> gr.HTML:
+    """The player component. Its script and style are inlined into the page head: no extra requests."""
+    return gr.HTML(
+        value=value,
+        html_template=TEMPLATE,
+        js_on_load=MOUNT_JS,
+        head=_head(),
+        apply_default_css=False,
+        elem_id=kwargs.pop("elem_id", "lincae-player"),
+        **kwargs,
+    )
