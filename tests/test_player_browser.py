@@ -7,11 +7,11 @@ from tests.browser import chromium, dominant_frequency, open_page, run_js, serve
 import gradio as gr
 import numpy as np
 import pytest
-import soundfile as sf
 
 from lincae.models.base import ModelInfo
 from lincae.rows import ROWS
-from ui.player import CellAudio, player, player_value
+from lincae.engine.cells import Cell, make_cell
+from ui.player import player, player_value
 
 RATE = 44100
 DURATION = 3.0
@@ -33,26 +33,28 @@ for _k, (_row, _model) in enumerate([(r, m) for r in MODEL_ROWS for m in AVAILAB
     FREQ[(_row, _model)] = 300.0 + 60.0 * _k
 
 
-def tone(freq: float) -> np.ndarray:
+LOUD = ("scale_2_0", "toy-baseline")  # louder than full scale: stored scaled down, played at true level
+LOUD_AMPLITUDE = 1.8
+
+
+def tone(freq: float, amplitude: float = 0.3) -> np.ndarray:
     t = np.arange(int(DURATION * RATE)) / RATE
     f = np.where(t < HALF, freq, 1.5 * freq)
-    return (0.3 * np.sin(2 * np.pi * np.cumsum(f) / RATE)).astype(np.float32)
+    return (amplitude * np.sin(2 * np.pi * np.cumsum(f) / RATE)).astype(np.float32)
 
 
-def write(folder, name: str, audio: np.ndarray) -> CellAudio:
-    path = folder / f"{name}.wav"
-    sf.write(path, audio, RATE, subtype="PCM_16")
-    peaks = np.abs(audio[: len(audio) // 300 * 300]).reshape(300, -1).max(axis=1)
-    return CellAudio(path, peaks)
+def write(folder, audio: np.ndarray) -> Cell:
+    return make_cell(audio, RATE, folder)
 
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cells")
-    cells = {r: {m: write(folder, f"{r}-{m}", tone(FREQ[(r, m)])) for m in AVAILABLE} for r in MODEL_ROWS}
-    reference = {r: write(folder, r, tone(FREQ[(r, None)])) for r in REFERENCE_ROWS}
+    cells = {r: {m: write(folder, tone(FREQ[(r, m)], LOUD_AMPLITUDE if (r, m) == LOUD else 0.3)) for m in AVAILABLE}
+             for r in MODEL_ROWS}
+    reference = {r: write(folder, tone(FREQ[(r, None)])) for r in REFERENCE_ROWS}
     value = player_value(track_id="fixture", title="Fixture tones", duration=DURATION, models=MODELS, cells=cells,
-                         reference=reference, mix_peaks=reference["gt_mix"].peaks)
+                         reference=reference)
     with gr.Blocks() as demo:
         player(value)
     with served(demo, allowed_paths=[str(folder)]) as url:
@@ -242,6 +244,30 @@ def test_volume_defaults_and_changes(page):
     page.locator(".lc-volume").fill("0.2")
     assert page.evaluate("() => window.lincaePlayer.volume") == pytest.approx(0.2)
     assert page.evaluate("() => window.lincaePlayer.limiterOn") is True
+
+
+def output_peak(page) -> float:
+    return run_js(page, """
+        const a = window.lincaePlayer.analyser;
+        await new Promise(r => setTimeout(r, 300));
+        const x = new Float32Array(a.fftSize);
+        let top = 0;
+        for (let k = 0; k < 5; k++) {
+            a.getFloatTimeDomainData(x);
+            for (const v of x) top = Math.max(top, Math.abs(v));
+            await new Promise(r => setTimeout(r, 30));
+        }
+        return top;""")
+
+
+def test_loud_cell_plays_at_true_level_and_the_limiter_catches_it(page):
+    page.locator(".lc-volume").fill("1")
+    page.locator(".lc-limiter").click()
+    assert page.evaluate("() => window.lincaePlayer.limiterOn") is False
+    play(page, *LOUD)
+    assert output_peak(page) == pytest.approx(LOUD_AMPLITUDE, abs=0.05)
+    page.locator(".lc-limiter").click()
+    assert output_peak(page) < 0.95  # below full scale: nothing clips
 
 
 @pytest.mark.parametrize("scheme,width", [("dark", 1280), ("light", 390)])

@@ -56,21 +56,16 @@
     return value;
   }
 
-  /** Peaks are either [max|x|, …] or [[min, max], …]; returns [min, max] for column i of n. */
+  /** Peaks are flat (min, max) pairs [min0, max0, min1, …]; returns [min, max] over column i of n. */
   function peakAt(peaks, i, n) {
-    const a = Math.floor((i * peaks.length) / n);
-    const b = Math.max(a + 1, Math.floor(((i + 1) * peaks.length) / n));
+    const pairs = Math.floor(peaks.length / 2);
+    const a = Math.floor((i * pairs) / n);
+    const b = Math.max(a + 1, Math.floor(((i + 1) * pairs) / n));
     let lo = 0;
     let hi = 0;
-    for (let k = a; k < b && k < peaks.length; k++) {
-      const p = peaks[k];
-      if (Array.isArray(p)) {
-        lo = Math.min(lo, p[0]);
-        hi = Math.max(hi, p[1]);
-      } else {
-        lo = Math.min(lo, -Math.abs(p));
-        hi = Math.max(hi, Math.abs(p));
-      }
+    for (let k = a; k < b && k < pairs; k++) {
+      lo = Math.min(lo, peaks[2 * k]);
+      hi = Math.max(hi, peaks[2 * k + 1]);
     }
     return [lo, hi];
   }
@@ -339,11 +334,15 @@
       return this.data.rows.some((r) => !r.reference && (this.data.cells[r.id] || {})[model]);
     }
 
-    peaksFor(row, model) {
+    entryFor(row, model) {
       const data = this.data;
       if (!data || !row || !model) return null;
       const rowInfo = data.rows.find((r) => r.id === row);
-      const entry = rowInfo && rowInfo.reference ? data.reference[row] : (data.cells[row] || {})[model];
+      return (rowInfo && rowInfo.reference ? data.reference[row] : (data.cells[row] || {})[model]) || null;
+    }
+
+    peaksFor(row, model) {
+      const entry = this.entryFor(row, model);
       return entry ? entry.peaks : null;
     }
 
@@ -467,16 +466,18 @@
     positionAt(t) {
       if (!this.playing) return this.pausedPos;
       const d = this.duration();
-      const p = this.anchorPos + (t - this.anchorTime);
       if (d <= 0) return 0;
-      return this.loop ? ((p % d) + d) % d : Math.min(Math.max(p, 0), d);
+      // Before a scheduled start (t < anchorTime) the new voice has not begun: never report less than 0.
+      const p = Math.max(0, this.anchorPos + (t - this.anchorTime));
+      return this.loop ? p % d : Math.min(p, d);
     }
 
     position() {
       return this.playing && this.ctx ? this.positionAt(this.ctx.currentTime) : this.pausedPos;
     }
 
-    startVoice(url, when, offset) {
+    /** `level` restores the cell's true loudness: files louder than full scale are stored scaled down. */
+    startVoice(url, level, when, offset) {
       const ctx = this.ctx;
       const buffer = this.buffers.get(url);
       const source = ctx.createBufferSource();
@@ -484,10 +485,10 @@
       source.loop = this.loop;
       const gain = ctx.createGain();
       gain.gain.setValueAtTime(0, when);
-      gain.gain.linearRampToValueAtTime(1, when + FADE);
+      gain.gain.linearRampToValueAtTime(level, when + FADE);
       source.connect(gain);
       gain.connect(this.master);
-      const voice = { source, gain, url };
+      const voice = { source, gain, url, level };
       source.onended = () => {
         gain.disconnect();
         if (this.voice === voice) this.onEnded();
@@ -501,7 +502,7 @@
       if (g.cancelAndHoldAtTime) g.cancelAndHoldAtTime(when);
       else {
         g.cancelScheduledValues(when);
-        g.setValueAtTime(1, when);
+        g.setValueAtTime(voice.level, when);
       }
       g.linearRampToValueAtTime(0, when + FADE);
       voice.source.onended = () => voice.gain.disconnect();
@@ -509,16 +510,16 @@
     }
 
     /**
-     * Play `url` from `offset` (null: from the current position), crossfading from whatever plays now.
+     * Play `url` at gain `level` from `offset` (null: from the current position), crossfading from whatever plays now.
      * Both voices share one start time on the AudioContext clock, which keeps the switch sample-accurate.
      */
-    switchVoice(url, offset) {
+    switchVoice(url, level, offset) {
       const t0 = this.ctx.currentTime + LEAD;
       const from = offset === null ? this.positionAt(t0) : offset;
       const buffer = this.buffers.get(url);
       const start = Math.min(Math.max(from, 0), buffer.duration);
       const old = this.voice;
-      this.voice = this.startVoice(url, t0, start);
+      this.voice = this.startVoice(url, level, t0, start);
       if (old) this.fadeOut(old, t0);
       this.anchorTime = t0;
       this.anchorPos = start;
@@ -562,7 +563,8 @@
         }
         if (token !== this.request) return;
       }
-      this.switchVoice(url, !carry ? 0 : this.playing ? null : this.pausedPos);
+      const level = (this.entryFor(row, model) || {}).gain || 1;
+      this.switchVoice(url, level, !carry ? 0 : this.playing ? null : this.pausedPos);
       this.refreshCells();
       this.drawWaves();
     }
@@ -607,7 +609,7 @@
       const d = this.duration();
       const target = Math.min(Math.max(seconds, 0), Math.max(0, d - 0.001));
       if (this.playing && this.voice) {
-        this.switchVoice(this.voice.url, target);
+        this.switchVoice(this.voice.url, this.voice.level, target);
       } else {
         this.pausedPos = target;
       }

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import gradio as gr
-import numpy as np
 
+from lincae.engine.cells import Cell
 from lincae.models.base import ModelInfo
 from lincae.rows import ROWS, Row
 
@@ -23,25 +22,13 @@ MOUNT_JS = "window.lincaeMountPlayer(element, props, watch);"
 TEMPLATE = '<div class="lincae-player-root"></div>'
 
 
-@dataclass(frozen=True)
-class CellAudio:
-    """A playable audio file on the server and its waveform peaks (max |x| or [min, max] per bin)."""
-
-    path: Path
-    peaks: Sequence
-
-
 def file_url(path: str | Path) -> str:
     """URL of a file under the app's allowed paths (relative, so it works behind a proxy prefix)."""
     return "gradio_api/file=" + quote(str(Path(path).resolve()))
 
 
-def _peaks(peaks: Sequence | np.ndarray) -> list:
-    return np.round(np.asarray(peaks, dtype=np.float64), 3).tolist()
-
-
-def _cell(cell: CellAudio) -> dict:
-    return {"url": file_url(cell.path), "peaks": _peaks(cell.peaks)}
+def _cell(cell: Cell) -> dict:
+    return {"url": file_url(cell.path), "peaks": list(cell.peaks), "gain": cell.gain}
 
 
 def player_value(
@@ -50,13 +37,16 @@ def player_value(
     title: str,
     duration: float,
     models: Sequence[ModelInfo],
-    cells: Mapping[str, Mapping[str, CellAudio]],
-    reference: Mapping[str, CellAudio],
-    mix_peaks: Sequence | np.ndarray,
+    cells: Mapping[str, Mapping[str, Cell]],
+    reference: Mapping[str, Cell],
     sample_rate: int = 44100,
     rows: Sequence[Row] = ROWS,
 ) -> str:
-    """The player's JSON value. Models without cells yet show as "computing"; unavailable ones as N/A."""
+    """The player's JSON value. Models without cells yet show as "computing"; unavailable ones as N/A.
+
+    `cells[row][model]` holds the model rows, `reference[row]` the original audio of the reference rows
+    (its `gt_mix` entry also gives the mix waveform).
+    """
     return json.dumps(
         {
             "track": {"id": track_id, "title": title},
@@ -81,7 +71,7 @@ def player_value(
                 row: {model: _cell(c) for model, c in by_model.items()} for row, by_model in cells.items()
             },
             "reference": {row: _cell(c) for row, c in reference.items()},
-            "mix_peaks": _peaks(mix_peaks),
+            "mix_peaks": list(reference["gt_mix"].peaks) if "gt_mix" in reference else [],
         },
         ensure_ascii=False,
     )
