@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from lincae.engine import precompute
 from lincae.models.base import ModelInfo
 from lincae.registry import list_models
 
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.add_argument("--probe", action="store_true", help="also ask the Hub whether downloads are reachable")
     models.set_defaults(run=_models)
+
+    warm = commands.add_parser("precompute", help="fill the cache: every bundled track × every available model")
+    precompute.add_arguments(warm)
+    warm.set_defaults(run=precompute.run)
     return parser
 
 
