@@ -1,0 +1,143 @@
+"""From a track id to the player's value: reference audio, one engine table per model, cells on disk.
+
+The engine computes and caches the audio; this module only turns it into files the browser can fetch and
+the JSON the player reads. A model that fails here becomes an N/A column with the reason, never an error.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lincae.data.track import Track
+from lincae.engine import Engine
+from lincae.engine.cells import Cell, make_cell
+from lincae.models.base import ModelInfo
+from lincae.registry import ModelUnavailable
+from lincae.rows import ROWS
+from ui.player import player_value
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEED = 0
+"""The decoder seed shared by every cell of every track: differences between cells are the models'."""
+
+REFERENCE_AUDIO: dict[str, Callable[[Track], object]] = {
+    "gt_mix": lambda t: t.mix,
+    "gt_vocals": lambda t: t.stems["vocals"],
+}
+if {r.id for r in ROWS if r.reference} != set(REFERENCE_AUDIO):
+    raise RuntimeError("lincae.rows and the app's reference rows disagree")
+
+Progress = Callable[..., object]
+
+
+@dataclass(frozen=True)
+class TableUpdate:
+    """One step of building a track's table: the player value so far and a line for the status bar."""
+
+    value: str
+    status: str
+    done: bool
+
+
+class TableBuilder:
+    """Builds (and remembers) the player value of each track, one model column at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        models: Sequence[ModelInfo],
+        load_track: Callable[[str], Track],
+        cells_dir: str | Path,
+        seed: int = DEFAULT_SEED,
+    ) -> None:
+        self.engine = engine
+        self.models = list(models)
+        self.load_track = load_track
+        self.cells_dir = Path(cells_dir)
+        self.seed = seed
+        self._unavailable: dict[str, str] = {}  # model name → reason found when loading it
+        self._finished: dict[str, TableUpdate] = {}
+        self._lock = threading.Lock()
+
+    def model_infos(self) -> list[ModelInfo]:
+        """The registry's view, updated with models that turned out not to load here."""
+        return [
+            dataclasses.replace(m, available=False, reason=self._unavailable[m.name])
+            if m.name in self._unavailable
+            else m
+            for m in self.models
+        ]
+
+    def updates(self, track_id: str, progress: Progress | None = None) -> Iterator[TableUpdate]:
+        """The table before each model column is computed (the rest show as computing), then the whole table."""
+        with self._lock:
+            finished = self._finished.get(track_id)
+        if finished is not None:
+            yield finished
+            return
+        track = self.load_track(track_id)
+        reference = {row: make_cell(audio(track), track.sample_rate, self.cells_dir)
+                     for row, audio in REFERENCE_AUDIO.items()}
+        cells: dict[str, dict[str, Cell]] = {r.id: {} for r in ROWS if not r.reference}
+        failures: dict[str, str] = {}
+        todo = [m for m in self.model_infos() if m.available]
+
+        def update(status: str, done: bool = False) -> TableUpdate:
+            models = [
+                dataclasses.replace(m, available=False, reason=failures[m.name]) if m.name in failures else m
+                for m in self.model_infos()
+            ]
+            value = player_value(track_id=track.id, title=track.title, duration=track.duration, models=models,
+                                 cells=cells, reference=reference, sample_rate=track.sample_rate)
+            return TableUpdate(value, status, done)
+
+        for i, model in enumerate(todo):
+            yield update(f"Computing {model.display_name} ({i + 1}/{len(todo)})…")
+            step = _scaled(progress, i, len(todo))
+            if step is not None:
+                step(0.0, desc=f"{model.display_name}: loading")
+            try:
+                table = self.engine.track_table(track, model.name, seed=self.seed, progress=step)
+            except ModelUnavailable as err:
+                self._unavailable[model.name] = err.reason
+                failures[model.name] = err.reason
+            except Exception as err:  # a broken model must not take the page down with it
+                log.exception("%s failed on %s", model.name, track.id)
+                failures[model.name] = f"failed on this track ({type(err).__name__}: {err})"
+            else:
+                for row, audio in table.items():
+                    cells[row][model.name] = make_cell(audio, track.sample_rate, self.cells_dir)
+        final = update(_summary(len(todo) - len(failures), failures), done=True)
+        with self._lock:
+            self._finished[track_id] = final
+        yield final
+
+    def warm(self, track_id: str) -> None:
+        """Compute a track's table ahead of the first visitor (run it in a background thread)."""
+        for _ in self.updates(track_id):
+            pass
+
+
+def _scaled(progress: Progress | None, index: int, total: int) -> Progress | None:
+    """Map one model's 0..1 progress onto its share of the whole table."""
+    if progress is None:
+        return None
+
+    def step(fraction: float, desc: str | None = None) -> None:
+        progress((index + fraction) / total, desc=desc)
+
+    return step
+
+
+def _summary(ready: int, failures: dict[str, str]) -> str:
+    if ready == 0 and not failures:
+        return "No model can run here: the model list says why."
+    text = f"Ready: {ready} model(s) playable."
+    if failures:
+        text += " Not playable: " + "; ".join(f"{name} ({why})" for name, why in failures.items())
+    return text
