@@ -151,7 +151,7 @@ class OfficialAutoencoder:
         """The package's reverse diffusion (`Diffusion.reverse_diffusion`) with the given noise."""
         m = self.module
         d, steps = m.diffusion, m.diffusion_steps
-        x, pred = noise[0], noise[0]
+        x = noise[0]
         for k in range(steps):
             sigma = d.get_sigma(steps + 1 - k, steps + 1)
             pred = m.generator.forward_generator(latents, x, sigma)
