@@ -1,0 +1,257 @@
+"""Benchmark the engine against the reference loop, and the cache, on this machine.
+
+    python benchmarks/bench_engine.py official [--seconds 6] [--no-bf16]   # heavy: minutes on a CPU
+    python benchmarks/bench_engine.py cached
+    python benchmarks/bench_engine.py embedded
+
+`official`: one track table (6 encodes, 7 decodes) of the official architecture at full size with random
+weights (served through a local mirror of the Hub layout, as `LINCAE_WEIGHTS_DIR`), computed by
+  - the reference: the official demo's straightforward loop over `linear_cae.Autoencoder`, one `encode` per
+    signal and one `decode` per row, each decode seeded with `torch.manual_seed(seed)`;
+  - the engine in fp32 (one batched encode, one batched decode), then with bf16 autocast;
+and compares outputs row by row. `cached`: the same engine serving a table again, from memory and from
+disk after a restart. `embedded`: real-time factor of the bundled models.
+Results print as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lincae import metrics  # noqa: E402
+from lincae.data.track import SAMPLE_RATE, Track  # noqa: E402
+from lincae.engine import MODEL_ROWS, ROW_COEFFICIENTS, SIGNALS, Engine  # noqa: E402
+from lincae.rows import STEMS  # noqa: E402
+
+# Music2Latent's defaults: the architecture of the released checkpoints (58,185,026 parameters)
+FRONTEND = {"hop_size": 512, "n_fft_factor": 4, "alpha_rescale": 0.65, "beta_rescale": 0.34, "sample_rate": SAMPLE_RATE}
+GENERATOR = {
+    "base_channels": 64, "layers_list": [2, 2, 2, 2, 2], "multipliers_list": [1, 2, 4, 4, 4],
+    "attention_list": [0, 0, 1, 1, 1], "freq_downsample_list": [1, 0, 0, 0], "layers_list_encoder": [1, 1, 1, 1, 1],
+    "bottleneck_base_channels": 512, "num_bottleneck_layers": 4, "bottleneck_channels": 64, "heads": 4,
+    "cond_channels": 256, "data_channels": 2, "hop": 512,
+}
+# a tiny variant, to check the benchmark itself in seconds (`--small`); its timings mean nothing
+SMALL_GENERATOR = {
+    **GENERATOR, "base_channels": 8, "layers_list": [1, 1, 1, 1, 1], "multipliers_list": [1, 1, 1, 1, 1],
+    "bottleneck_base_channels": 16, "num_bottleneck_layers": 1, "bottleneck_channels": 8, "cond_channels": 16,
+}
+DIFFUSION: dict = {}
+MODEL = "lin-cae"
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def write_mirror(root: Path, generator: dict) -> None:
+    """A local copy of the Hub layout for `lin-cae`, with random weights (seed 0)."""
+    from linear_cae import Autoencoder as PackageAutoencoder
+
+    from lincae.models.official import FILE_NAMES, hub_folder
+
+    torch.manual_seed(0)
+    module = PackageAutoencoder(FRONTEND, generator, DIFFUSION, name=MODEL)
+    with torch.no_grad():
+        for p in module.parameters():
+            if not p.any():  # zero-initialised output layers would make the decoder ignore its latent
+                p.normal_(0.0, 0.02)
+    folder = root / hub_folder(MODEL)
+    folder.mkdir(parents=True)
+    torch.save(module.state_dict(), folder / FILE_NAMES.checkpoint)
+    for name, kwargs in zip(FILE_NAMES[1:], (FRONTEND, generator, DIFFUSION)):
+        (folder / name).write_text(yaml.safe_dump(kwargs))
+
+
+def bench_track(seconds: float) -> Track:
+    """The first `seconds` of the stempeg MUSDB excerpt, else of the first bundled song."""
+    from lincae.data.library import list_tracks, load_track
+
+    infos = list_tracks()
+    chosen = next((t for t in infos if t.id.startswith("musdb")), infos[0] if infos else None)
+    if chosen is None:
+        raise SystemExit("no track available to benchmark on")
+    t = load_track(chosen.id)
+    n = int(seconds * t.sample_rate)
+    return Track(id=f"{t.id}-{seconds:g}s", title=t.title, sample_rate=t.sample_rate,
+                 stems={s: t.stems[s][:n].copy() for s in STEMS})
+
+
+def reference_table(ref, track: Track, seed: int) -> tuple[dict[str, np.ndarray], float, float]:
+    """The official demo's loop: one encode per signal, one seeded decode per row."""
+    audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
+    length = track.num_samples
+    with torch.no_grad():
+        start = time.perf_counter()
+        z = {s: ref.encode(torch.from_numpy(audio[s])[None]) for s in SIGNALS}
+        encode_s = time.perf_counter() - start
+        out = {}
+        start = time.perf_counter()
+        for row in MODEL_ROWS:
+            latent = sum(c * z[s] for s, c in ROW_COEFFICIENTS[row].items())
+            torch.manual_seed(seed)
+            out[row] = ref.decode(latent, full_length=length)[0].numpy()
+        decode_s = time.perf_counter() - start
+    return out, encode_s, decode_s
+
+
+def compare(reference: dict[str, np.ndarray], table) -> dict:
+    diffs = {r: float(np.max(np.abs(reference[r] - table[r]))) for r in MODEL_ROWS}
+    snrs = {r: round(metrics.snr(reference[r], table[r]), 1) for r in MODEL_ROWS}
+    scale = max(float(np.max(np.abs(reference[r]))) for r in MODEL_ROWS)
+    return {"max_abs_diff": max(diffs.values()), "peak": scale, "min_snr_db": min(snrs.values()), "snr_db": snrs}
+
+
+def timed_table(engine: Engine, track: Track, seed: int) -> tuple[dict, float]:
+    engine.model(MODEL)  # loading is not part of the table's time
+    start = time.perf_counter()
+    table = engine.track_table(track, MODEL, seed=seed)
+    return table, time.perf_counter() - start
+
+
+def run_official(args: argparse.Namespace) -> dict:
+    from lincae.models.official import FILE_NAMES, build_module, hub_folder
+
+    track = bench_track(args.seconds)
+    result: dict = {"machine": machine(), "track": track.id, "seconds": track.duration, "seed": args.seed}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_mirror(tmp / "mirror", SMALL_GENERATOR if args.small else GENERATOR)
+        os.environ["LINCAE_WEIGHTS_DIR"] = str(tmp / "mirror")
+        files = type(FILE_NAMES)(*(tmp / "mirror" / hub_folder(MODEL) / f for f in FILE_NAMES))
+        ref = build_module(MODEL, files)
+        result["parameters"] = sum(p.numel() for p in ref.parameters())
+
+        result["load_before_reference"] = uptime()
+        reference, enc_s, dec_s = reference_table(ref, track, args.seed)
+        result["reference"] = {"encode_s": enc_s, "decode_s": dec_s, "total_s": enc_s + dec_s}
+        del ref
+        print(json.dumps(result["reference"]), flush=True)
+
+        result["load_before_engine"] = uptime()
+        engine = Engine(device="cpu", cache_dir=str(tmp / "cache"))
+        table, total = timed_table(engine, track, args.seed)
+        result["engine_fp32"] = {"total_s": total, **compare(reference, table)}
+        print(json.dumps(result["engine_fp32"]), flush=True)
+
+        runs = []
+        for _ in range(20):
+            start = time.perf_counter()
+            engine.track_table(track, MODEL, seed=args.seed)
+            runs.append(time.perf_counter() - start)
+        restarted = Engine(device="cpu", cache_dir=str(tmp / "cache"))
+        restarted.model(MODEL)
+        start = time.perf_counter()
+        restarted.track_table(track, MODEL, seed=args.seed)
+        result["cached"] = {"memory_ms": 1000 * statistics.median(runs), "disk_ms": 1000 * (time.perf_counter() - start)}
+        print(json.dumps(result["cached"]), flush=True)
+        del engine, restarted
+
+        if not args.no_bf16:
+            result["load_before_engine_bf16"] = uptime()
+            engine = Engine(device="cpu", cache_dir=str(tmp / "cache"), cpu_bf16=True)
+            table, total = timed_table(engine, track, args.seed)
+            result["engine_bf16"] = {"total_s": total, **compare(reference, table)}
+            result["engine_bf16"]["max_mrstft_vs_reference"] = max(
+                metrics.mrstft(reference[r], table[r]) for r in MODEL_ROWS
+            )
+            print(json.dumps(result["engine_bf16"]), flush=True)
+    result["load_after"] = uptime()
+    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return result
+
+
+def run_cached(args: argparse.Namespace) -> dict:
+    """The cache alone, with a small deterministic model: what serving a table again costs."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from engine_fakes import IdentityAE
+
+    track = bench_track(args.seconds)
+    model = IdentityAE(name="fake")
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(device="cpu", cache_dir=tmp, loader=lambda name, device: model)
+        engine.track_table(track, "fake")
+        runs = []
+        for _ in range(50):
+            start = time.perf_counter()
+            engine.track_table(track, "fake")
+            runs.append(time.perf_counter() - start)
+        disk = []
+        for _ in range(5):
+            restarted = Engine(device="cpu", cache_dir=tmp, loader=lambda name, device: model)
+            restarted.model("fake")
+            start = time.perf_counter()
+            restarted.track_table(track, "fake")
+            disk.append(time.perf_counter() - start)
+    return {"machine": machine(), "track_seconds": track.duration, "memory_ms_median": 1000 * statistics.median(runs),
+            "disk_ms_median": 1000 * statistics.median(disk), "load": uptime()}
+
+
+def run_embedded(args: argparse.Namespace) -> dict:
+    from lincae.audio import resample
+    from lincae.registry import list_models, load_model
+
+    out: dict = {"machine": machine(), "load": uptime(), "models": {}}
+    track = bench_track(args.seconds)
+    for info in list_models():
+        if not info.embedded:
+            continue
+        if not info.available:
+            out["models"][info.name] = {"available": False, "reason": info.reason}
+            continue
+        model = load_model(info.name, device="cpu")
+        x = torch.from_numpy(resample(track.mix, track.sample_rate, model.sample_rate))[None]
+        with torch.inference_mode():
+            model.decode(model.encode(x), x.shape[-1], seed=0)  # warm-up
+            start = time.perf_counter()
+            z = model.encode(x)
+            enc = time.perf_counter() - start
+            model.decode(z, x.shape[-1], seed=0)
+            total = time.perf_counter() - start
+        out["models"][info.name] = {"encode_s": enc, "encode_decode_s": total,
+                                    "realtime_factor": track.duration / total}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["official", "cached", "embedded"])
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-bf16", action="store_true", help="skip the bf16 engine run")
+    parser.add_argument("--small", action="store_true", help="a tiny network: checks the benchmark, not the speed")
+    args = parser.parse_args()
+    run = {"official": run_official, "cached": run_cached, "embedded": run_embedded}[args.what]
+    print(json.dumps(run(args), indent=2))
+
+
+if __name__ == "__main__":
+    main()
