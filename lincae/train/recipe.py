@@ -1,0 +1,83 @@
+"""The Lin-CAE linearity augmentation (arXiv 2510.23530) and its M2L-style baseline, as one training step's inputs.
+
+Linear recipe: some clips are replaced by mixtures whose *latent* is the same combination of the sources' latents
+(the encoder never sees the mixture), and with probability 0.8 a random gain g ~ U(lo, hi) (g < 0.05 → 0, capped so
+the target peak stays ≤ 1) multiplies both the latent and the target audio; the encoder input is never scaled.
+Baseline: the same mixtures, encoded from the mixed audio itself (mixit-style), and no gains.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lincae.train.data import Batch
+
+
+@dataclass(frozen=True)
+class Recipe:
+    linear: bool
+    mix_prob: float = 0.5  # share of clips turned into mixtures
+    same_song_prob: float = 0.5  # of those, share mixed with the rest of their own song (coefficients 1, 1)
+    gain_prob: float = 0.8
+    gain_range: tuple[float, float] = (0.0, 3.0)
+    anneal_gains: bool = False  # Lin-CAE: shrink the range to [1, 1]; Lin-CAE-2 keeps it
+
+    def gain_bounds(self, progress: float) -> tuple[float, float]:
+        """Hold the full range for 20 % of training, then cosine-anneal it to [1, 1] by 90 %."""
+        lo, hi = self.gain_range
+        if not self.anneal_gains or progress <= 0.2:
+            return lo, hi
+        t = min(1.0, (progress - 0.2) / 0.7)
+        keep = 0.5 * (1 + math.cos(math.pi * t))
+        return 1 + (lo - 1) * keep, 1 + (hi - 1) * keep
+
+
+@dataclass
+class Plan:
+    """What to do with each clip, drawn before any forward pass so both recipes see the same draws."""
+
+    partner: np.ndarray  # index into the batch, or -1 for the clip's own complement, or -2 for no mixture
+    weight: np.ndarray  # coefficient of the clip; the partner gets 1 - weight (or 1 for a complement)
+    gain: np.ndarray  # before the peak cap; NaN = no gain
+
+
+def draw_plan(batch_size: int, recipe: Recipe, progress: float, rng: np.random.Generator) -> Plan:
+    mix = rng.random(batch_size) < recipe.mix_prob
+    same = rng.random(batch_size) < recipe.same_song_prob
+    partner = np.where(mix, np.where(same, -1, (np.arange(batch_size) - 1) % batch_size), -2)
+    weight = np.where(partner >= 0, rng.uniform(0.5, 1.0, batch_size), 1.0)
+    lo, hi = recipe.gain_bounds(progress)
+    gain = rng.uniform(lo, hi, batch_size)
+    gain[gain < 0.05] = 0.0
+    gain[rng.random(batch_size) >= recipe.gain_prob] = np.nan
+    return Plan(partner, weight, gain)
+
+
+def _combine(own: torch.Tensor, comp: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Apply the plan's mixtures to per-clip tensors (audio or latents) of shape [B, ...]."""
+    out = own.clone()
+    for i, (p, w) in enumerate(zip(plan.partner, plan.weight)):
+        if p == -1:
+            out[i] = own[i] + comp[i]
+        elif p >= 0:
+            out[i] = w * own[i] + (1 - w) * own[p]
+    return out
+
+
+def prepare(model: torch.nn.Module, batch: Batch, recipe: Recipe, plan: Plan) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents to decode and the audio they must decode to."""
+    x, comp = torch.from_numpy(batch.x), torch.from_numpy(batch.complement)
+    target = _combine(x, comp, plan)
+    if not recipe.linear:
+        return model.encode(target), target
+    z = model.encode(torch.cat([x, comp]))
+    z = _combine(z[: len(x)], z[len(x):], plan)
+    peak = target.abs().amax(dim=1).clamp_min(1e-6)
+    gain = torch.from_numpy(np.nan_to_num(plan.gain, nan=1.0)).float()
+    gain = torch.minimum(gain, 1.0 / peak)  # keep the target within full scale
+    no_gain = torch.from_numpy(np.isnan(plan.gain))
+    gain = torch.where(no_gain, torch.ones_like(gain), gain)
+    return z * gain[:, None, None], target * gain[:, None]
