@@ -309,6 +309,7 @@
         this.buffers.clear();
         this.pending.clear();
         this.queue = [];
+        this.decodeErrors = 0;
       }
       this.data = data;
       this.renderTable();
