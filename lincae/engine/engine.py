@@ -12,6 +12,7 @@ smaller batches therefore never change a result.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -122,7 +123,7 @@ class Engine:
     def __init__(
         self,
         device: str | torch.device | None = None,
-        cache_dir: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
         memory_bytes: int = 1 << 30,
         cpu_bf16: bool = False,
         max_batch_seconds: float | None = 60.0,
