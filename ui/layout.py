@@ -56,10 +56,8 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
-        with gr.Row(equal_height=True):
-            track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track",
-                                scale=2, min_width=240)
-            status = gr.Markdown("Loading…", elem_id="lincae-status", container=True, padding=True, min_height=80)
+        track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track")
+        status = gr.Markdown("Loading…", elem_id="lincae-status", container=True, padding=True, min_height=64)
         table = player()
         with gr.Accordion("Models", open=False):
             models_md = gr.Markdown(models_markdown(builder.model_infos()))

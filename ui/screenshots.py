@@ -1,0 +1,72 @@
+"""Light and dark screenshots of the app for the docs.
+
+    python -m ui.screenshots [--url http://127.0.0.1:7860] [--out docs]
+
+Without --url the app (app.py) is started in this process. Needs Playwright and Debian's chromium.
+"""
+from __future__ import annotations
+
+import argparse
+import runpy
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+READY = "document.querySelector('#lincae-status')?.innerText.includes('Ready')"
+DECODED = "(() => { const l = window.lincaePlayer?.loaded(); return l && l.total > 0 && l.decoded === l.total; })()"
+
+
+def capture(url: str, out: Path, timeout_s: float = 600) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=CHROMIUM_ARGS)
+        for scheme in ("light", "dark"):
+            page = browser.new_page(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+            page.goto(f"{url}/?__theme={scheme}")
+            page.wait_for_function(READY, timeout=timeout_s * 1000)
+            page.wait_for_function(DECODED, timeout=60_000)
+            # Show a playing cell: separated vocals of the first linear model that runs here.
+            linear = page.locator("th.lc-linear:not(.lc-unavailable)")
+            model = linear.first.get_attribute("data-model") if linear.count() else None
+            cell = page.locator(f'td[data-row="sep_vocals"][data-model="{model}"]' if model
+                                else 'td[data-row="sep_vocals"][role="button"]').first
+            if cell.count():
+                cell.click()
+                page.wait_for_timeout(1200)
+            path = out / f"screenshot-{scheme}.png"
+            page.screenshot(path=str(path), full_page=True)
+            paths.append(path)
+            page.close()
+        browser.close()
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ui.screenshots", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running app (default: start app.py here)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args(argv)
+    if args.url:
+        paths = capture(args.url.rstrip("/"), args.out)
+    else:
+        from ui.layout import launch_kwargs
+
+        app = runpy.run_path(str(ROOT / "app.py"), run_name="app")
+        demo = app["demo"]
+        demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(app["builder"].cells_dir))
+        try:
+            paths = capture(demo.local_url.rstrip("/"), args.out)
+        finally:
+            demo.close()
+    for p in paths:
+        print(p)
+
+
+if __name__ == "__main__":
+    main()
