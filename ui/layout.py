@@ -1,7 +1,6 @@
 """The page: track selector, the player, the model list; and how the app is launched."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -82,5 +81,4 @@ def launch_kwargs(cells_dir: str | Path) -> dict:
     return {
         "theme": gr.themes.Default(primary_hue="blue"),
         "allowed_paths": [str(cells_dir)],
-        "show_error": bool(os.environ.get("LINCAE_DEBUG")),
     }
