@@ -218,6 +218,22 @@ def test_waveform_click_seeks(page):
     assert "0:02." in page.locator(".lc-time").inner_text()
 
 
+def test_dragging_on_the_cell_waveform_seeks_where_it_is_released(page):
+    play(page, "ae_mix", "toy-linear")
+    page.locator(".lc-stop").click()
+    box = page.locator(".lc-wave-cell").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    shown = page.locator(".lc-time").inner_text().split("/")[0].strip()  # "m:ss.cc": the time follows the drag
+    assert float(shown.split(":")[1]) == pytest.approx(0.5 * DURATION, abs=0.1)
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
+    page.mouse.up()
+    s = state(page)
+    assert s["playing"] is False and abs(s["position"] - 0.6 * DURATION) < 0.1
+
+
 def test_keyboard_controls(page):
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("Space")

@@ -183,11 +183,13 @@
         canvas.setPointerCapture(ev.pointerId);
         this.scrub = fraction(ev) * this.duration();
         this.drawWaves();
+        this.updateTime();
       });
       canvas.addEventListener("pointermove", (ev) => {
         if (this.scrub === null) return;
         this.scrub = fraction(ev) * this.duration();
         this.drawWaves();
+        this.updateTime();
       });
       const commit = (ev) => {
         if (this.scrub === null) return;
