@@ -226,3 +226,41 @@ def test_progress_is_reported(tmp_path):
 
 def test_stems_order_is_the_track_order():
     assert SIGNALS == ("mix", *STEMS, "accomp")
+
+
+def test_audio_shorter_than_the_model_minimum_is_padded_and_trimmed_back(tmp_path):
+    class NeedsLength(IdentityAE):
+        min_length = 4096
+
+        def encode(self, x):
+            assert x.shape[-1] >= self.min_length
+            return super().encode(x)
+
+    track = make_track(seconds=0.05)  # 2205 samples
+    table = make_engine(tmp_path, NeedsLength()).track_table(track, "identity")
+    assert table["ae_mix"].shape == (2205,)
+    np.testing.assert_allclose(table["ae_mix"], track.mix, atol=1e-6)
+
+
+def test_out_of_memory_halves_the_batch(tmp_path):
+    attempts = []
+
+    class SmallMemory(IdentityAE):
+        def decode(self, z, length, seed=None):
+            attempts.append(z.shape[0])
+            if z.shape[0] > 2:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().decode(z, length, seed)
+
+    table = make_engine(tmp_path, SmallMemory()).track_table(make_track(), "identity")
+    assert attempts == [7, 4, 2, 2, 2, 1]  # 7 fails, 4 fails, then passes of 2
+    np.testing.assert_allclose(table["ae_mix"], make_track().mix, atol=1e-6)
+
+
+def test_errors_other_than_memory_propagate(tmp_path):
+    class Broken(IdentityAE):
+        def decode(self, z, length, seed=None):
+            raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        make_engine(tmp_path, Broken()).track_table(make_track(), "identity")

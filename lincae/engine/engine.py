@@ -87,7 +87,8 @@ def _decode_pass(model: Autoencoder, z: np.ndarray, length: int, seed: int, prec
 
 
 def _is_oom(err: BaseException) -> bool:
-    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+    message = str(err).lower()
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in message or "can't allocate" in message
 
 
 def _registry_loader(name: str, device: torch.device) -> Autoencoder:
@@ -180,8 +181,10 @@ class Engine:
         )
 
     def _plan(self, model: Autoencoder, track: Track) -> ChunkPlan:
+        """Chunks at the model's rate; audio shorter than a model's `min_length` is zero-padded to it (and
+        the output trimmed back)."""
         length = round(track.num_samples * model.sample_rate / track.sample_rate)
-        return plan_chunks(length, self._max_chunk(model))
+        return plan_chunks(max(length, getattr(model, "min_length", 0)), self._max_chunk(model))
 
     def _items_per_pass(self, model: Autoencoder, plan: ChunkPlan, n_items: int) -> int:
         if self.max_batch_seconds is None:
@@ -198,7 +201,7 @@ class Engine:
             except (RuntimeError, torch.OutOfMemoryError) as err:
                 if per_pass == 1 or not _is_oom(err):
                     raise
-                per_pass //= 2
+                per_pass = (per_pass + 1) // 2
                 log.warning("out of memory: retrying with %d items per pass", per_pass)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
