@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
     if args.export_only:
+        if not state_path.exists():
+            raise SystemExit(f"nothing to export: {state_path} does not exist yet")
         export(args.export)
         return
     log = (run / "log.jsonl").open("a")
