@@ -4,13 +4,18 @@
  * switching cell keeps the playback position to the sample.
  *
  * Loaded as a classic script; mounting is done by the gr.HTML component's js_on_load:
- *     window.lincaeMountPlayer(element, props, watch)
+ *     window.lincaeMountPlayer(element, props, watch, {name, links})
+ * Several players can share a page (the demo table, the latent mixer): `window.lincaePlayers[name]`; only one
+ * of them sounds at a time, and the keys drive the one last played or clicked. A value may carry
+ * `select: {row, model}` (a deep link): that cell is selected, not played (browsers block autoplay), so one
+ * click or Space plays it. With `links`, a "Copy link" button copies a URL that opens the page on the cell.
  *
- * Scripting surface (for presenters and tests), on the most recently mounted player:
+ * Scripting surface (for presenters and tests), on the table's player (`window.lincaePlayer`):
  *     window.lincaePlayer.state()   -> {playing, row, model, position, sync, loop}
  *     window.lincaePlayer.loaded()  -> {decoded, total}
  *     window.lincaePlayer.play(row, model), .toggle(), .pause(), .stop(), .seek(seconds)
  *     window.lincaePlayer.setSync(bool), .setLoop(bool), .setVolume(0..1), .setLimiter(bool)
+ *     window.lincaePlayer.link()    -> URL of the selected cell (?track=…&model=…&row=…), or null
  *     window.lincaePlayer.analyser  (AnalyserNode after the master output; null before the first play)
  * Every cell element carries data-row and data-model.
  */
@@ -44,6 +49,18 @@
     return `${m}:${(s - 60 * m).toFixed(2).padStart(5, "0")}`;
   }
 
+  const players = (window.lincaePlayers = window.lincaePlayers || {});
+  let keyboardOwner = null; // the player last played or clicked
+
+  function shown(player) {
+    return player.root.isConnected && player.root.getClientRects().length > 0;
+  }
+
+  function keyboardPlayer() {
+    if (keyboardOwner && shown(keyboardOwner)) return keyboardOwner;
+    return Object.values(players).find(shown) || null;
+  }
+
   function parseValue(value) {
     if (!value) return null;
     if (typeof value === "string") {
@@ -71,8 +88,9 @@
   }
 
   class Player {
-    constructor(root) {
+    constructor(root, options) {
       this.root = root;
+      this.options = options || {};
       this.data = null;
       this.buffers = new Map(); // url -> AudioBuffer
       this.pending = new Map(); // url -> Promise<AudioBuffer>
@@ -103,12 +121,14 @@
       document.addEventListener("keydown", this.onKey);
       document.addEventListener("play", this.onMediaPlay, true);
       this.buildShell();
+      this.root.addEventListener("pointerdown", () => (keyboardOwner = this));
       this.resizeObserver = new ResizeObserver(() => this.drawWaves());
       this.resizeObserver.observe(this.waves);
     }
 
     dispose() {
       this.stop();
+      if (keyboardOwner === this) keyboardOwner = null;
       document.removeEventListener("keydown", this.onKey);
       document.removeEventListener("play", this.onMediaPlay, true);
       this.resizeObserver.disconnect();
@@ -142,6 +162,10 @@
         type: "button", class: "lc-stop", text: "Stop All", title: "Stop and rewind (S)",
       });
       this.stopButton.addEventListener("click", () => this.stop());
+      this.linkButton = this.options.links
+        ? h("button", { type: "button", class: "lc-copy-link", text: "Copy link", title: "Copy a link that opens this page on the selected cell" })
+        : null;
+      if (this.linkButton) this.linkButton.addEventListener("click", () => this.copyLink());
       this.timeLabel = h("span", { class: "lc-time", "aria-live": "off", text: "0:00.00 / 0:00.00" });
       this.status = h("span", { class: "lc-status", "aria-live": "polite" });
       const controls = h(
@@ -152,6 +176,7 @@
         h("label", { title: "Catch loud peaks before they reach the speakers" }, this.limiterBox, " Safety limiter"),
         h("label", { class: "lc-volume-label" }, "Volume ", this.volumeInput),
         this.stopButton,
+        this.linkButton,
         this.timeLabel,
         this.status,
       );
@@ -297,6 +322,7 @@
       const model = this.data && this.data.models.find((m) => m.name === this.model);
       this.cellWaveLabel.textContent = row && model ? `${row.label} · ${model.display_name}` : "No cell selected";
       this.cellWaveLabel.title = this.cellWaveLabel.textContent;
+      if (this.linkButton) this.linkButton.disabled = !(row && model);
     }
 
     // ---------------------------------------------------------------- data
@@ -314,10 +340,74 @@
         this.decodeErrors = 0;
       }
       this.data = data;
+      const selected = this.applySelect();
       this.renderTable();
       if (data) this.decodeAll();
+      this.followValue();
       this.drawWaves();
       this.updateTime();
+      if (selected) {
+        const td = this.tableWrap.querySelector(`td.lc-selected`);
+        if (td) td.scrollIntoView({ block: "center" });
+      }
+    }
+
+    /** A deep link's `select` picks the cell when nothing is selected yet (a new track). */
+    applySelect() {
+      const sel = this.data && this.data.select;
+      if (!sel || !sel.row || !sel.model || this.row || this.playing) return false;
+      if (!this.data.rows.some((r) => r.id === sel.row) || !this.data.models.some((m) => m.name === sel.model)) return false;
+      this.row = sel.row;
+      this.model = sel.model;
+      keyboardOwner = this;
+      return true;
+    }
+
+    /** While playing, a new value with other audio for the playing cell (the mixer's new gains) takes over in place. */
+    followValue() {
+      if (!this.playing || !this.voice) return;
+      const url = this.urlFor(this.row, this.model);
+      if (!url || url === this.voice.url) return;
+      const token = this.request;
+      this.load(url).then(
+        () => {
+          if (token !== this.request || !this.playing || this.urlFor(this.row, this.model) !== url) return;
+          this.switchVoice(url, (this.entryFor(this.row, this.model) || {}).gain || 1, null);
+          this.refreshCells();
+          this.drawWaves();
+        },
+        () => {},
+      );
+    }
+
+    link() {
+      const track = this.data && this.data.track;
+      if (!track || !this.row || !this.model) return null;
+      const url = new URL(window.location.href);
+      url.hash = "";
+      url.searchParams.set("track", typeof track === "object" ? track.id : track);
+      url.searchParams.set("model", this.model);
+      url.searchParams.set("row", this.row);
+      return url.toString();
+    }
+
+    async copyLink() {
+      const url = this.link();
+      if (!url) return;
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(url);
+        copied = true;
+      } catch (err) {
+        // No clipboard API (plain http, or permission refused): copy through a selected text field.
+        const field = h("textarea", { class: "lc-link-field", readonly: true });
+        field.value = url;
+        this.root.append(field);
+        field.select();
+        copied = document.execCommand("copy");
+        field.remove();
+      }
+      this.status.textContent = copied ? "Link copied." : `Link: ${url}`;
     }
 
     urlFor(row, model) {
@@ -522,6 +612,10 @@
       const buffer = this.buffers.get(url);
       const start = Math.min(Math.max(from, 0), buffer.duration);
       const old = this.voice;
+      for (const other of Object.values(players)) {
+        if (other !== this && other.playing) other.pause(); // one sound on the page
+      }
+      keyboardOwner = this;
       this.voice = this.startVoice(url, level, t0, start);
       if (old) this.fadeOut(old, t0);
       this.anchorTime = t0;
@@ -689,6 +783,7 @@
 
     onKey(ev) {
       if (!this.root.isConnected || !this.data || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      if (keyboardPlayer() !== this) return;
       const target = ev.target;
       if (target && target.closest && target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']")) return;
       const key = ev.key;
@@ -782,11 +877,14 @@
     }
   }
 
-  window.lincaeMountPlayer = function (element, props, watch) {
+  window.lincaeMountPlayer = function (element, props, watch, options) {
+    const opts = { name: "table", links: false, ...(options || {}) };
     const root = element.querySelector(".lincae-player-root") || element;
-    if (window.lincaePlayer && window.lincaePlayer.root !== root) window.lincaePlayer.dispose();
-    const player = new Player(root);
-    window.lincaePlayer = player;
+    const old = players[opts.name];
+    if (old && old.root !== root) old.dispose();
+    const player = new Player(root, opts);
+    players[opts.name] = player;
+    if (opts.name === "table") window.lincaePlayer = player;
     player.setValue(props.value);
     watch("value", () => player.setValue(props.value));
     return player;

@@ -18,7 +18,6 @@ from lincae.models.base import ModelInfo
 from lincae.rows import ROWS, Row
 
 HERE = Path(__file__).resolve().parent
-MOUNT_JS = "window.lincaeMountPlayer(element, props, watch);"
 TEMPLATE = '<div class="lincae-player-root"></div>'
 
 
@@ -85,12 +84,24 @@ def _head() -> str:
     return f"<style>{css}</style><script>{js}</script>"
 
 
-def player(value: str | None = None, **kwargs) -> gr.HTML:
-    """The player component. Its script and style are inlined into the page head: no extra requests."""
+def with_selection(value: str, row: str, model: str) -> str:
+    """The player value with `select: {row, model}`: the player selects that cell (without playing it)."""
+    data = json.loads(value)
+    data["select"] = {"row": row, "model": model}
+    return json.dumps(data, ensure_ascii=False)
+
+
+def player(value: str | None = None, *, name: str = "table", links: bool = True, **kwargs) -> gr.HTML:
+    """The player component. Its script and style are inlined into the page head: no extra requests.
+
+    `name` tells several players on one page apart (`window.lincaePlayers[name]`; "table" is also
+    `window.lincaePlayer`); `links` adds the "Copy link" button.
+    """
+    options = json.dumps({"name": name, "links": links})
     return gr.HTML(
         value=value,
         html_template=TEMPLATE,
-        js_on_load=MOUNT_JS,
+        js_on_load=f"window.lincaeMountPlayer(element, props, watch, {options});",
         head=_head(),
         apply_default_css=False,
         elem_id=kwargs.pop("elem_id", "lincae-player"),
