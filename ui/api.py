@@ -1,0 +1,196 @@
+"""Named endpoints for scripts (`gradio_client`): `list_models`, `process_stems`, `mix_latents`.
+
+They run on hidden components of the page, so Gradio uploads the caller's files and returns WAV files the
+usual way. Output audio is 32-bit float WAV at the true level (a decode louder than full scale is not clipped).
+Every problem with the input or the model comes back as an error whose message says what to do.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import soundfile as sf
+
+from lincae import metrics
+from lincae.data.track import Track
+from lincae.data.uploads import MIXTURE, AudioInputError, build_track, max_seconds
+from lincae.engine import MODEL_ROWS
+from lincae.registry import ModelUnavailable
+from lincae.rows import ROW_IDS, SCALES, STEMS
+from ui.tables import DEFAULT_SEED, REFERENCE_AUDIO, TableBuilder
+
+log = logging.getLogger(__name__)
+
+API_CONCURRENCY = 1
+"""Model runs requested through the API at once. They have their own queue, so scripts never take the
+slots the page's tables use; cached results return at once either way."""
+
+
+def _error(message: str, title: str = "Error") -> gr.Error:
+    return gr.Error(message, title=title, print_exception=False)
+
+
+def _finite(x: float) -> float | None:
+    return round(float(x), 3) if math.isfinite(x) else None
+
+
+def table_metrics(track: Track, table: Mapping[str, np.ndarray]) -> dict[str, object]:
+    """Numbers that mean something for every model (see the field notes): spectral SNRs against the originals
+    (blind to the phase a generative decoder regenerates), and decode-against-decode SNRs with one seed for the
+    linearity measures. dB; higher is better."""
+    vocals = track.stems["vocals"]
+    return {
+        "reconstruction_spectral_snr_db": _finite(metrics.spectral_snr(track.mix, table["ae_mix"])),
+        "vocals_reconstruction_spectral_snr_db": _finite(metrics.spectral_snr(vocals, table["ae_vocals"])),
+        "additivity_snr_db": _finite(metrics.snr(table["ae_mix"], table["additivity"])),
+        "separation_snr_db": _finite(metrics.snr(table["ae_vocals"], table["sep_vocals"])),
+        "separation_spectral_snr_db": _finite(metrics.spectral_snr(vocals, table["sep_vocals"])),
+        "homogeneity_snr_db": {
+            str(a): _finite(metrics.snr(table[f"scale_{str(a).replace('.', '_')}"], a * table["ae_vocals"]))
+            for a in SCALES
+        },
+    }
+
+
+METRICS_HELP = {
+    "reconstruction_spectral_snr_db": "Dec(Enc(mix)) against the mix, STFT magnitudes",
+    "vocals_reconstruction_spectral_snr_db": "Dec(Enc(vocals)) against the vocals, STFT magnitudes",
+    "additivity_snr_db": "Dec(Σ z_stems) against Dec(z_mix)",
+    "separation_snr_db": "Dec(z_mix − z_accomp) against Dec(z_vocals)",
+    "separation_spectral_snr_db": "Dec(z_mix − z_accomp) against the vocals, STFT magnitudes",
+    "homogeneity_snr_db": "Dec(a·z_vocals) against a·Dec(z_vocals), per a",
+}
+
+
+def _write(folder: Path, name: str, audio: np.ndarray, sample_rate: int) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.wav"
+    tmp = folder / f".{name}.tmp.wav"
+    sf.write(str(tmp), np.asarray(audio, dtype=np.float32), sample_rate, subtype="FLOAT", format="WAV")
+    tmp.replace(path)
+    return str(path)
+
+
+def _request_dir(root: Path, **params) -> Path:
+    """One folder per distinct request (content-addressed): repeating a call reuses it instead of growing."""
+    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return root / key
+
+
+def api_endpoints(builder: TableBuilder) -> None:
+    """Add the endpoints to the Blocks being built. Their components are hidden: they exist for the API."""
+    out_root = builder.cells_dir / "api"
+
+    def upload_track(vocals, drums, bass, other, mixture, start, length):
+        files = {"vocals": vocals, "drums": drums, "bass": bass, "other": other, MIXTURE: mixture}
+        try:
+            upload = build_track(files, start=float(start or 0.0), length=float(length) if length else None,
+                                 limit=max_seconds())
+        except AudioInputError as err:
+            raise _error(str(err), "Cannot use these files") from None
+        for w in upload.warnings:
+            gr.Warning(w)
+        return upload
+
+    def model_name(name: str | None) -> str:
+        infos = {m.name: m for m in builder.model_infos()}
+        if not name or name not in infos:
+            raise _error(f"Unknown model {name!r}. Models: {', '.join(infos)} (see list_models).", "Unknown model")
+        if not infos[name].available:
+            raise _error(f"Model {name} cannot run here: {infos[name].reason}.", "Model not available")
+        return name
+
+    def run_model(fn, name: str, track: Track):
+        try:
+            return fn()
+        except ModelUnavailable as err:
+            raise _error(f"Model {name} cannot run here: {err.reason}.", "Model not available") from None
+        except Exception as err:  # a broken model fails this request only; the app keeps serving
+            log.exception("API: %s failed on %s", name, track.id)
+            raise _error(f"Model {name} failed on this audio ({type(err).__name__}: {err}). Nothing else is "
+                         "affected: try another model, or other audio.", "Model failed") from None
+
+    def list_models() -> list[dict]:
+        """Every model the app knows: name, display name, whether it is linear, embedded, available here, and
+        if not, why."""
+        return [
+            {"name": m.name, "display_name": m.display_name, "linear": m.linear, "embedded": m.embedded,
+             "available": m.available, "reason": m.reason, "description": m.description}
+            for m in builder.model_infos()
+        ]
+
+    def process_stems(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None, start=0.0,
+                      length=None, seed=DEFAULT_SEED):
+        """All rows of the demo table for one model, from four stems (or a mixture and its vocals): one WAV
+        per row, in the table's order, and a JSON summary with metrics."""
+        upload = upload_track(vocals, drums, bass, other, mixture, start, length)
+        track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)
+        table = run_model(lambda: builder.engine.track_table(track, name, seed=seed), name, track)
+        audio = {**{row: fn(track) for row, fn in REFERENCE_AUDIO.items()}, **table}
+        folder = _request_dir(out_root, track=track.id, model=name, seed=seed, op="rows")
+        paths = [_write(folder, row, audio[row], track.sample_rate) for row in ROW_IDS]
+        summary = {
+            "track": {"id": track.id, "title": track.title, "duration": track.duration,
+                      "sample_rate": track.sample_rate, "mode": upload.mode},
+            "model": name, "seed": seed, "rows": list(ROW_IDS), "warnings": list(upload.warnings),
+            "nonfinite_rows": list(table.nonfinite), "metrics": table_metrics(track, table),
+            "metrics_help": METRICS_HELP,
+        }
+        return paths, summary
+
+    def mix_latents(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None, vocals_gain=1.0,
+                    drums_gain=1.0, bass_gain=1.0, other_gain=1.0, origin_correction=False, start=0.0, length=None,
+                    seed=DEFAULT_SEED):
+        """Dec(Σ gain_s · z_s) for one model, beside the same gains applied to the waveforms. With a mixture and
+        its vocals, `other` is the accompaniment and drums and bass are silent."""
+        gains = {"vocals": vocals_gain, "drums": drums_gain, "bass": bass_gain, "other": other_gain}
+        bad = [f"{s}_gain={g!r}" for s, g in gains.items() if g is None or not math.isfinite(float(g))]
+        if bad:
+            raise _error(f"Gains must be finite numbers: {', '.join(bad)}.", "Bad gain")
+        gains = {s: float(g) for s, g in gains.items()}
+        upload = upload_track(vocals, drums, bass, other, mixture, start, length)
+        track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)
+        decoded = run_model(lambda: builder.engine.decode_combination(
+            track, name, gains, seed=seed, origin_correction=bool(origin_correction)), name, track)
+        waveform = np.sum([g * track.stems[s] for s, g in gains.items()], axis=0, dtype=np.float32)
+        folder = _request_dir(out_root, track=track.id, model=name, seed=seed, gains=gains,
+                              origin=bool(origin_correction), op="mix")
+        summary = {
+            "track": {"id": track.id, "title": track.title, "duration": track.duration, "mode": upload.mode},
+            "model": name, "seed": seed, "gains": gains, "origin_correction": bool(origin_correction),
+            "warnings": list(upload.warnings),
+            "spectral_snr_db": _finite(metrics.spectral_snr(waveform, decoded)) if np.any(waveform) else None,
+            "metrics_help": {"spectral_snr_db": "the latent mix against the waveform mix, STFT magnitudes; "
+                             "higher is better (a linear model keeps it near its reconstruction SNR)"},
+        }
+        return (_write(folder, "latent_mix", decoded, track.sample_rate),
+                _write(folder, "waveform_mix", waveform, track.sample_rate), summary)
+
+    with gr.Column(visible=False):
+        files = [gr.File(label=name, type="filepath") for name in (*STEMS, MIXTURE)]
+        default_model = next((m.name for m in builder.model_infos() if m.available), "")
+        model = gr.Textbox(default_model, label="model")
+        start = gr.Number(0.0, label="start")
+        length = gr.Number(None, label="length")
+        seed = gr.Number(DEFAULT_SEED, label="seed", precision=0)
+        gains = [gr.Number(1.0, label=f"{s}_gain") for s in STEMS]
+        origin = gr.Checkbox(False, label="origin_correction")
+        models_out = gr.JSON(label="models")
+        rows_out = gr.File(label="rows", file_count="multiple")
+        summary_out = gr.JSON(label="summary")
+        latent_out = gr.File(label="latent_mix")
+        waveform_out = gr.File(label="waveform_mix")
+        buttons = [gr.Button(visible=False) for _ in range(3)]
+
+    compute = dict(concurrency_limit=API_CONCURRENCY, concurrency_id="api")
+    buttons[0].click(list_models, None, models_out, api_name="list_models", concurrency_limit=None, queue=False)
+    buttons[1].click(process_stems, [*files, model, start, length, seed], [rows_out, summary_out],
+                     api_name="process_stems", **compute)
+    buttons[2].click(mix_latents, [*files, model, *gains, origin, start, length, seed],
+                     [latent_out, waveform_out, summary_out], api_name="mix_latents", **compute)
