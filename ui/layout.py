@@ -8,7 +8,9 @@ import gradio as gr
 
 from lincae.data.library import TrackInfo
 from lincae.models.base import ModelInfo
+from ui.api import api_endpoints
 from ui.player import player
+from ui.sources import sources_panel
 from ui.tables import TableBuilder
 
 TITLE = "Linear audio autoencoders — live demo"
@@ -57,6 +59,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
         gr.Markdown(INTRO)
         track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track")
         status = gr.Markdown("Loading…", elem_id="lincae-status", container=True, padding=True, min_height=64)
+        sources_panel(builder, track, tracks)
         table = player()
         with gr.Accordion("Models", open=False):
             models_md = gr.Markdown(models_markdown(builder.model_infos()))
@@ -71,6 +74,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
         track.change(trigger_mode="always_last", **event).then(
             lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private"
         )
+        api_endpoints(builder)
     demo.queue(max_size=QUEUE_SIZE)
     return demo
 
