@@ -13,7 +13,7 @@ def test_latent_shape_and_compression():
     model = SpectralAE(SMALL)
     x = torch.randn(2, 44100)
     z = model.encode(x)
-    assert z.shape == (2, 16, 44100 // 256 + 1)
+    assert z.shape == (2, 16, -(-44100 // 256) + 1)  # ceil(T / hop) frames plus one edge frame
     assert model.config.compression == 16  # 256 samples per frame → 16 latent values (plus one edge frame)
     assert model.decode(z, 44100).shape == (2, 44100)
 

@@ -1,9 +1,11 @@
-"""The embedded demo-scale autoencoder: a deterministic STFT-domain convolutional autoencoder.
+"""The embedded demo-scale autoencoder: a deterministic MDCT-domain convolutional autoencoder.
 
-Encoder: complex STFT (n_fft 1024, hop 256) → magnitude-compressed real/imag channels → 1-D convolutions over
-frames → 16 latent channels per frame (256 samples → 16 values: 16× compression). Decoder: 1-D convolutions →
-complex STFT in linear amplitude → inverse STFT. The decoder has no normalisation layer, so the scale of a latent
-reaches the output (a model cannot be homogeneous if its decoder throws the scale away).
+Encoder: MDCT (sine window, hop 256: critically sampled, 256 real coefficients per frame) → magnitude-compressed
+coefficients → 1-D convolutions over frames → 16 latent channels per frame (256 samples → 16 values: 16×
+compression). Decoder: 1-D convolutions → 256 MDCT coefficients in linear amplitude → inverse MDCT. Any set of
+coefficients is a valid signal (time-domain aliasing cancels), so the decoder never fights phase consistency
+between overlapping frames. The decoder has no normalisation layer, so the scale of a latent reaches the output
+(a model cannot be homogeneous if its decoder throws the scale away).
 """
 from __future__ import annotations
 
@@ -18,12 +20,12 @@ from torch import nn
 @dataclass(frozen=True)
 class SpectralAEConfig:
     sample_rate: int = 44100
-    n_fft: int = 1024
     hop: int = 256
     latent_channels: int = 16
     hidden: int = 256
     blocks: int = 3
-    magnitude_power: float = 0.5  # encoder input only: |X|^p with the phase kept
+    magnitude_power: float = 0.5  # encoder input only: sign(c)·|c|^p
+    output_scale: float = 4.0  # MDCT coefficients of music reach ~10: let the last layer work near unit scale
 
     @property
     def compression(self) -> float:
@@ -49,11 +51,20 @@ def _trunk(config: SpectralAEConfig) -> list[nn.Module]:
     return [ResBlock(config.hidden, 3**i) for i in range(config.blocks)]
 
 
+def mdct_basis(hop: int) -> torch.Tensor:
+    """Orthonormal sine-windowed MDCT kernels [hop, 1, 2·hop] (Princen–Bradley: perfect reconstruction)."""
+    n = torch.arange(2 * hop, dtype=torch.float64)
+    k = torch.arange(hop, dtype=torch.float64)[:, None]
+    window = torch.sin(torch.pi * (n + 0.5) / (2 * hop))
+    basis = window * torch.cos(torch.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5)) * (2 / hop) ** 0.5
+    return basis[:, None, :].float()
+
+
 class SpectralAE(nn.Module):
     def __init__(self, config: SpectralAEConfig = SpectralAEConfig()) -> None:
         super().__init__()
         self.config = config
-        bins2 = 2 * (config.n_fft // 2 + 1)
+        bins2 = config.hop
         self.encoder = nn.Sequential(
             nn.Conv1d(bins2, config.hidden, 1),
             *_trunk(config),
@@ -66,25 +77,26 @@ class SpectralAE(nn.Module):
             nn.SiLU(),
             nn.Conv1d(config.hidden, bins2, 1),
         )
-        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        self.register_buffer("basis", mdct_basis(config.hop), persistent=False)
 
-    def stft(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stft(x, self.config.n_fft, self.config.hop, window=self.window, return_complex=True)
+    def mdct(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T] → [B, hop, ceil(T / hop) + 1]: every sample lies in two frames, as aliasing cancellation needs."""
+        hop = self.config.hop
+        padded = nn.functional.pad(x[:, None], (hop, hop + (-x.shape[-1]) % hop))
+        return nn.functional.conv1d(padded, self.basis, stride=hop)
+
+    def imdct(self, coeffs: torch.Tensor, length: int) -> torch.Tensor:
+        hop = self.config.hop
+        return nn.functional.conv_transpose1d(coeffs, self.basis, stride=hop)[:, 0, hop: hop + length]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, T] → [B, latent_channels, T // hop + 1]."""
-        spec = self.stft(x)
-        mag = spec.abs()
-        scale = (mag + 1e-7) ** (self.config.magnitude_power - 1)  # compress magnitude, keep phase
-        spec = spec * scale
-        return self.encoder(torch.cat([spec.real, spec.imag], dim=1))
+        """[B, T] → [B, latent_channels, ceil(T / hop) + 1]."""
+        c = self.mdct(x)
+        return self.encoder(c.sign() * c.abs().clamp_min(1e-8) ** self.config.magnitude_power)
 
     def decode(self, z: torch.Tensor, length: int) -> torch.Tensor:
         """[B, latent_channels, L] → [B, length]."""
-        out = self.decoder(z)
-        re, im = out.chunk(2, dim=1)
-        return torch.istft(torch.complex(re, im), self.config.n_fft, self.config.hop, window=self.window,
-                           length=length)
+        return self.imdct(self.decoder(z) * self.config.output_scale, length)
 
 
 class EmbeddedAutoencoder:
