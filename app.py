@@ -3,6 +3,8 @@
     pip install -r requirements.txt && python app.py
 
 Host and port follow GRADIO_SERVER_NAME / GRADIO_SERVER_PORT; LINCAE_CACHE_DIR moves the cache.
+`--musdb PATH` (or LINCAE_MUSDB_DIR) offers a local MUSDB18-HQ folder; `--max-seconds N` (or LINCAE_MAX_SECONDS)
+sets the longest upload or segment (30 s by default).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no requests of its own
 
+import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -17,8 +20,11 @@ from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.registry import list_models  # noqa: E402
 from ui.layout import build_demo, launch_kwargs  # noqa: E402
+from ui.sources import apply_cli_args  # noqa: E402
 from ui.tables import TableBuilder  # noqa: E402
 
+if __name__ == "__main__":
+    apply_cli_args(sys.argv[1:])
 engine = Engine()
 builder = TableBuilder(engine, list_models(probe=True), load_track, cells_dir=Path(engine.cache_dir) / "cells")
 tracks = list_tracks()

@@ -6,8 +6,11 @@ computes its table like any bundled track.
 """
 from __future__ import annotations
 
+import argparse
 import html
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import gradio as gr
 
@@ -17,6 +20,7 @@ from lincae.data.track import Track
 from lincae.data.uploads import (
     FORMATS,
     HOW_TO_RAISE,
+    MAX_SECONDS_ENV,
     MIXTURE,
     MODE_MIXTURE,
     AudioInputError,
@@ -152,3 +156,18 @@ def _musdb_panel(root, limit: float, mine: gr.State, track_selector: gr.Dropdown
     button.click(add_segment, inputs=[name, start, length, mine], outputs=[track_selector, mine, note],
                  concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="uploads", api_visibility="private")
 
+
+
+def apply_cli_args(argv: Sequence[str]) -> None:
+    """`python app.py --musdb PATH --max-seconds N`: recorded as the environment variables the app reads."""
+    parser = argparse.ArgumentParser(prog="app.py", description="The lincae demo app.")
+    parser.add_argument("--musdb", metavar="PATH",
+                        help=f"a local MUSDB18-HQ folder (test/<track>/*.wav); same as ${musdb.MUSDB_DIR_ENV}")
+    parser.add_argument("--max-seconds", type=float, metavar="N",
+                        help=f"longest upload or segment, in seconds (default 30); same as ${MAX_SECONDS_ENV}")
+    args = parser.parse_args(argv)
+    if args.musdb:
+        os.environ[musdb.MUSDB_DIR_ENV] = str(Path(args.musdb).expanduser().resolve())
+    if args.max_seconds is not None:
+        os.environ[MAX_SECONDS_ENV] = str(args.max_seconds)
+        max_seconds()  # refuse a bad value now, with the variable's message
