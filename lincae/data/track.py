@@ -1,6 +1,7 @@
 """A track: four stems at a known rate; the mix is their exact sum."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -48,9 +49,10 @@ class Track:
     def duration(self) -> float:
         return self.num_samples / self.sample_rate
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
-        """Identifies the audio itself (not the name): the key the engine caches under."""
+        """Identifies the audio itself (not the name): the key the engine caches under. Computed once per
+        track (a track's audio is never modified), so that serving a cached table stays cheap."""
         h = hashlib.sha256(str(self.sample_rate).encode())
         for s in STEMS:
             h.update(s.encode())
