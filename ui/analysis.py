@@ -1,0 +1,142 @@
+"""The analysis view: per track, a metrics table of every model that runs, linearity curves and a spectrogram of
+any cell beside its reference. The numbers and figures come from `lincae.analysis` (computed by the engine,
+cached); they are computed when the tab is first opened, then for each track chosen after that."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import gradio as gr
+
+from lincae import analysis
+from lincae.analysis import ModelAnalysis
+from lincae.registry import ModelUnavailable
+from lincae.rows import ROWS
+from ui.tables import TableBuilder
+
+log = logging.getLogger(__name__)
+
+MODEL_ROWS = [(r.label, r.id) for r in ROWS if not r.reference]
+ROW_LABELS = {r.id: r.label for r in ROWS}
+DEFAULT_ROW = "sep_vocals"
+METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in analysis.METRICS)
+
+
+class Analyst:
+    """Analyses of the table builder's tracks and models, with its engine and seed."""
+
+    def __init__(self, builder: TableBuilder) -> None:
+        self.builder = builder
+
+    def labels(self) -> dict[str, str]:
+        return {m.name: m.display_name for m in self.builder.model_infos()}
+
+    def available(self) -> list[str]:
+        return [m.name for m in self.builder.model_infos() if m.available]
+
+    def updates(self, track_id: str) -> Iterator[tuple[list[ModelAnalysis], str]]:
+        """The analyses done so far and a status line, after each model."""
+        b = self.builder
+        track = b.load_track(track_id)
+        models = self.available()
+        done: list[ModelAnalysis] = []
+        failures: dict[str, str] = {}
+        for i, name in enumerate(models):
+            yield done, f"Analysing {self.labels()[name]} ({i + 1}/{len(models)})…"
+            try:
+                done.append(analysis.analyse(b.engine, track, name, seed=b.seed))
+            except ModelUnavailable as err:
+                failures[name] = err.reason
+            except Exception as err:  # one broken model must not take the analysis down
+                log.exception("analysis of %s failed on %s", name, track_id)
+                failures[name] = f"{type(err).__name__}: {err}"
+        status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."
+        if failures:
+            status += " Not analysed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
+        yield done, status
+
+    def spectrogram(self, track_id: str, row: str, model: str):
+        b = self.builder
+        track = b.load_track(track_id)
+        audio = b.engine.track_table(track, model, seed=b.seed)[row]
+        return analysis.spectrogram_figure(audio, analysis.reference_audio(track, row), track.sample_rate,
+                                           f"{ROW_LABELS[row]} — {self.labels().get(model, model)}",
+                                           reference_title(row))
+
+
+def reference_title(row: str) -> str:
+    """What a model row is compared with, in words."""
+    if row in ("ae_mix", "additivity"):
+        return "Original Mix"
+    if row.startswith("scale_"):
+        return ROW_LABELS[row].replace("Latent Scaling ", "") + " Original Vocals"
+    return "Original Vocals"
+
+
+def analysis_panel(builder: TableBuilder, track: gr.Dropdown, tab: gr.Tab) -> None:
+    """The analysis view (call inside `tab`); computed when `tab` is opened, then on every track change."""
+    analyst = Analyst(builder)
+    opened = gr.State(False)
+    status = gr.Markdown("Open this tab to analyse the selected track.", elem_id="lincae-analysis-status")
+    table = gr.Dataframe(label="Metrics per model (decode-vs-decode measures share the decoder seed)",
+                         interactive=False, wrap=True, elem_id="lincae-metrics")
+    with gr.Accordion("What the metrics mean", open=False):
+        gr.Markdown(METRICS_NOTE)
+    with gr.Row():
+        with gr.Column():
+            homogeneity = gr.Plot(label="Homogeneity", elem_id="lincae-homogeneity")
+            gr.Markdown(analysis.HOMOGENEITY_GOOD)
+        with gr.Column():
+            additivity = gr.Plot(label="Additivity", elem_id="lincae-additivity")
+            gr.Markdown(analysis.ADDITIVITY_GOOD)
+    with gr.Row():
+        row = gr.Dropdown(MODEL_ROWS, value=DEFAULT_ROW, label="Cell: operation", elem_id="lincae-spec-row")
+        model = gr.Dropdown([], label="Cell: model", elem_id="lincae-spec-model")
+    spectrogram = gr.Plot(label="Spectrogram of the cell beside its reference", elem_id="lincae-spectrogram")
+    gr.Markdown(analysis.SPECTROGRAM_GOOD)
+
+    def model_choice(current: str | None) -> tuple[list[tuple[str, str]], str | None]:
+        """The models that run here, and the one to show: the current one, else the first linear one."""
+        names = analyst.available()
+        labels = analyst.labels()
+        linear = [m.name for m in builder.model_infos() if m.available and m.linear]
+        return [(labels[n], n) for n in names], current if current in names else (linear or names or [None])[0]
+
+    def spectrogram_of(track_id: str | None, row_id: str | None, model_name: str | None):
+        if not track_id or not row_id or model_name not in analyst.available():
+            return None
+        try:
+            return analyst.spectrogram(track_id, row_id, model_name)
+        except Exception as err:
+            log.exception("spectrogram failed")
+            raise gr.Error(f"No spectrogram for this cell: {err}") from err
+
+    def compute(track_id: str | None, row_id: str | None, model_name: str | None):
+        if not track_id:
+            yield None, None, None, "No track selected.", gr.skip(), None
+            return
+        labels = analyst.labels()
+        choices, model_name = model_choice(model_name)
+        for done, line in analyst.updates(track_id):
+            headers, rows = analysis.metrics_table(done, labels)
+            yield ({"headers": headers, "data": rows} if rows else None,
+                   analysis.homogeneity_figure(done, labels) if done else None,
+                   analysis.additivity_figure(done, labels) if done else None,
+                   line, gr.update(choices=choices, value=model_name), gr.skip())
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), spectrogram_of(track_id, row_id, model_name)
+
+    outputs = [table, homogeneity, additivity, status, model, spectrogram]
+    common = dict(show_progress_on=status, concurrency_limit=1, concurrency_id="analysis",
+                  trigger_mode="always_last", api_visibility="private")
+
+    def compute_if_opened(is_open: bool, track_id, row_id, model_name):
+        if not is_open:
+            return
+        yield from compute(track_id, row_id, model_name)
+
+    tab.select(lambda: True, outputs=opened, api_visibility="private").then(
+        compute, inputs=[track, row, model], outputs=outputs, **common)
+    track.change(compute_if_opened, inputs=[opened, track, row, model], outputs=outputs, **common)
+    for control in (row, model):
+        control.input(spectrogram_of, inputs=[track, row, model], outputs=spectrogram, api_visibility="private",
+                      concurrency_id="analysis")

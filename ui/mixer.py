@@ -1,0 +1,182 @@
+"""The latent mixer: per-stem gains applied to latents and decoded, beside the same gains applied to waveforms.
+
+A linear autoencoder turns Dec(Σ g_s · z_s) into the mix Σ g_s · x_s for any gains, negative ones included;
+the mixer lets you hear (and measure) where each model stops doing so. It plays through a second instance of
+the comparison player: one reference row (the waveform mix) and one row of latent mixes, a column per model.
+Decodes go through `Engine.decode_combination`, so each gain setting is computed once per model and cached.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+
+from lincae import metrics
+from lincae.data.track import Track
+from lincae.engine.cells import Cell, make_cell
+from lincae.registry import ModelUnavailable
+from lincae.rows import STEMS, Row
+from ui import deeplink
+from ui.player import player, player_value
+from ui.tables import TableBuilder
+
+log = logging.getLogger(__name__)
+
+GAIN_RANGE = (-1.0, 2.0)
+ORIGIN_NOTE = ("Origin correction: an encoder need not map silence to zero, so when the gains do not sum to 1 the "
+               "latent origin moves; adding Enc(silence) · (1 − Σ coefficients) puts it back.")
+SCALE_NOTE = "Multiplies every gain: any scaling of any stem (e.g. one stem at 1, the others at 0, scale 5)."
+
+
+def coefficients(gains: Mapping[str, float], scale: float = 1.0) -> dict[str, float]:
+    """The latent (and waveform) coefficient of each stem: its gain times the common scale."""
+    unknown = sorted(set(gains) - set(STEMS))
+    if unknown:
+        raise KeyError(f"unknown stems {unknown}; choose from {', '.join(STEMS)}")
+    return {s: float(scale) * float(gains.get(s, 0.0)) for s in STEMS}
+
+
+def waveform_mix(track: Track, coeffs: Mapping[str, float]) -> np.ndarray:
+    """Σ coeffs[s] · x_s: what a linear model's latent mix should sound like."""
+    return np.sum([coeffs.get(s, 0.0) * track.stems[s] for s in STEMS], axis=0, dtype=np.float32)
+
+
+def _term(c: float, s: str, var: str) -> str:
+    return f"{c:g}·{var}_{s}"
+
+
+def mix_rows(coeffs: Mapping[str, float], origin_correction: bool) -> tuple[Row, Row]:
+    """The mixer player's two rows, their formulas showing the actual coefficients."""
+    used = {s: c for s, c in coeffs.items() if c != 0}
+    wave = " + ".join(_term(c, s, "x") for s, c in used.items()) or "0"
+    latent = " + ".join(_term(c, s, "z") for s, c in used.items()) or "0"
+    if origin_correction:
+        latent += f" + {1 - sum(coeffs.values()):g}·Enc(silence)"
+    return (Row("gt_mix", "Waveform mix", wave.replace("+ -", "− "), reference=True),
+            Row("latent_mix", "Latent mix", f"Dec({latent})".replace("+ -", "− ")))
+
+
+@dataclass(frozen=True)
+class MixUpdate:
+    """One step of a mix: the mixer player's value, a status line, and per-model distances so far."""
+
+    value: str
+    status: str
+    scores: str
+    done: bool
+
+
+class Mixer:
+    """Computes latent mixes for every model the table builder knows, with its engine, seed and cell folder."""
+
+    def __init__(self, builder: TableBuilder) -> None:
+        self.builder = builder
+
+    def updates(self, track_id: str, gains: Mapping[str, float], scale: float = 1.0,
+                origin_correction: bool = False) -> Iterator[MixUpdate]:
+        """The waveform mix first, then one model's latent mix at a time."""
+        b = self.builder
+        track = b.load_track(track_id)
+        coeffs = coefficients(gains, scale)
+        rows = mix_rows(coeffs, origin_correction)
+        target = waveform_mix(track, coeffs)
+        reference = {"gt_mix": make_cell(target, track.sample_rate, b.cells_dir)}
+        cells: dict[str, Cell] = {}
+        scores: dict[str, tuple[float, float]] = {}
+        failures: dict[str, str] = {}
+        todo = [m for m in b.model_infos() if m.available]
+
+        def update(status: str, done: bool = False) -> MixUpdate:
+            models = [dataclasses.replace(m, available=False, reason=failures[m.name]) if m.name in failures else m
+                      for m in b.model_infos()]
+            value = player_value(track_id=track.id, title=track.title, duration=track.duration, models=models,
+                                 cells={"latent_mix": cells}, reference=reference, sample_rate=track.sample_rate,
+                                 rows=rows)
+            return MixUpdate(value, status, scores_markdown(scores, {m.name: m.display_name for m in models}), done)
+
+        for i, model in enumerate(todo):
+            yield update(f"Mixing in the latents of {model.display_name} ({i + 1}/{len(todo)})…")
+            try:
+                audio = b.engine.decode_combination(track, model.name, coeffs, seed=b.seed,
+                                                    origin_correction=origin_correction)
+            except ModelUnavailable as err:
+                failures[model.name] = err.reason
+            except Exception as err:  # one broken model must not take the mixer down
+                log.exception("%s failed to mix %s", model.name, track.id)
+                failures[model.name] = f"failed on this mix ({type(err).__name__}: {err})"
+            else:
+                cells[model.name] = make_cell(audio, track.sample_rate, b.cells_dir)
+                scores[model.name] = (metrics.spectral_snr(target, audio), metrics.mrstft(target, audio))
+        status = f"Mixed: {len(cells)} model(s)." if todo else "No model can run here: the model list says why."
+        if failures:
+            status += " Not mixed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
+        yield update(status, done=True)
+
+
+def scores_markdown(scores: Mapping[str, tuple[float, float]], labels: Mapping[str, str]) -> str:
+    """How close each latent mix is to the waveform mix."""
+    if not scores:
+        return ""
+    lines = ["| Model | spectral SNR to the waveform mix (dB) ↑ | MR-STFT to the waveform mix ↓ |", "|---|---|---|"]
+    lines += [f"| {labels.get(n, n)} | {snr:.1f} | {d:.3f} |" for n, (snr, d) in scores.items()]
+    lines.append("\nGood: spectral SNR above 15 dB and MR-STFT below 1 — the latent mix sounds like the waveform mix.")
+    return "\n".join(lines)
+
+
+def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks) -> None:
+    """The mixer's controls, player and scores (call inside a Blocks context, e.g. in a tab); it follows `track`."""
+    mixer = Mixer(builder)
+    gr.Markdown("Set a gain per stem. Each model decodes **Σ gain · z_stem** (latents combined, then decoded); the "
+                "first row plays the same gains applied to the waveforms. A linear model makes the two sound alike, "
+                "for negative gains too.")
+    with gr.Row():
+        sliders = [gr.Slider(*GAIN_RANGE, value=1.0, step=0.05, label=f"{s} gain", elem_id=f"lincae-mix-{s}",
+                             min_width=140) for s in STEMS]
+    with gr.Row():
+        scale = gr.Number(value=1.0, label="Scale all gains by", info=SCALE_NOTE, elem_id="lincae-mix-scale")
+        origin = gr.Checkbox(value=False, label="Origin correction", info=ORIGIN_NOTE, elem_id="lincae-mix-origin")
+    with gr.Row():
+        mix_button = gr.Button("Mix", variant="primary", elem_id="lincae-mix-button", scale=0, min_width=160)
+        reset = gr.Button("Reset gains", elem_id="lincae-mix-reset", scale=0, min_width=160)
+    status = gr.Markdown("", elem_id="lincae-mix-status")
+    mix_player = player(name="mixer", links=False, elem_id="lincae-mixer")
+    scores = gr.Markdown("", elem_id="lincae-mix-scores")
+
+    def run(track_id: str | None, *values) -> Iterator[tuple[str | None, str, str]]:
+        *gains, factor, corrected = values
+        if not track_id:
+            yield None, "No track selected.", ""
+            return
+        try:
+            factor = float(factor if factor is not None else 1.0)
+            if not np.isfinite(factor):
+                raise ValueError
+        except (TypeError, ValueError):
+            yield gr.skip(), "The scale must be a finite number.", gr.skip()
+            return
+        for u in mixer.updates(track_id, dict(zip(STEMS, gains)), factor, bool(corrected)):
+            yield u.value, u.status, u.scores
+
+    track_ids = [value for _, value in track.choices]
+
+    def run_on_load(request: gr.Request, track_id: str | None, *values) -> Iterator[tuple[str | None, str, str]]:
+        if deeplink.redirected(track_id, request, track_ids):
+            return  # the page switches to the linked track; its change event mixes that one
+        yield from run(track_id, *values)
+
+    event = dict(inputs=[track, *sliders, scale, origin], outputs=[mix_player, status, scores],
+                 show_progress_on=status, trigger_mode="always_last", concurrency_limit=2, concurrency_id="mixer",
+                 api_visibility="private")
+    for slider in sliders:
+        slider.release(run, **event)
+    scale.submit(run, **event)
+    origin.input(run, **event)
+    mix_button.click(run, **event)
+    track.change(run, **event)
+    demo.load(run_on_load, **event)
+    reset.click(lambda: [1.0] * len(STEMS) + [1.0, False], outputs=[*sliders, scale, origin],
+                api_visibility="private").then(run, **event)
