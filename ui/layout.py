@@ -8,7 +8,10 @@ import gradio as gr
 
 from lincae.data.library import TrackInfo
 from lincae.models.base import ModelInfo
+from ui import deeplink
+from ui.analysis import analysis_panel
 from ui.api import api_endpoints
+from ui.mixer import mixer_panel
 from ui.player import player
 from ui.sources import sources_panel
 from ui.tables import TableBuilder
@@ -48,12 +51,20 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
     """The Blocks app; computation goes through `builder`, which wraps the engine."""
     choices = [(t.title, t.id) for t in tracks]
 
-    def show_track(track_id: str | None, progress=gr.Progress()) -> Iterator[tuple[str, str]]:
+    def show_track(track_id: str | None, request: gr.Request, progress=gr.Progress()) -> Iterator[tuple[str, str]]:
         if not track_id:
             yield None, "No track selected."
             return
         for update in builder.updates(track_id, progress):
-            yield update.value, update.status
+            yield deeplink.selected(update.value, track_id, request), update.status
+
+    def open_page(track_id: str | None, request: gr.Request, progress=gr.Progress()):
+        """A deep link switches the selector to its track (whose change event shows it); else show this one."""
+        if deeplink.redirected(track_id, request, [c[1] for c in choices]):
+            yield deeplink.linked_track(request, [c[1] for c in choices]), gr.skip(), gr.skip()
+            return
+        for value, line in show_track(track_id, request, progress):
+            yield gr.skip(), value, line
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
@@ -61,6 +72,10 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
         status = gr.Markdown("Loading…", elem_id="lincae-status", container=True, padding=True, min_height=64)
         sources_panel(builder, track, tracks)
         table = player()
+        with gr.Tab("Latent mixer"):
+            mixer_panel(builder, track, demo)
+        with gr.Tab("Analysis") as analysis_tab:
+            analysis_panel(builder, track, analysis_tab)
         with gr.Accordion("Models", open=False):
             models_md = gr.Markdown(models_markdown(builder.model_infos()))
         with gr.Accordion("Tracks", open=False):
@@ -68,9 +83,8 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
 
         event = dict(fn=show_track, inputs=track, outputs=[table, status], show_progress_on=status,
                      concurrency_limit=TABLE_CONCURRENCY, concurrency_id="tables", api_visibility="private")
-        # Room for deep links: the load handler is where query parameters will pick the track.
-        demo.load(**event).then(lambda: models_markdown(builder.model_infos()), outputs=models_md,
-                                api_visibility="private")
+        demo.load(**{**event, "fn": open_page, "outputs": [track, table, status]}).then(
+            lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private")
         track.change(trigger_mode="always_last", **event).then(
             lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private"
         )
