@@ -396,7 +396,9 @@
       if (!url) return;
       let copied = false;
       try {
-        await navigator.clipboard.writeText(url);
+        // A clipboard that asks for permission may never answer: give it a second, then copy the old way.
+        const late = new Promise((_, reject) => setTimeout(() => reject(new Error("clipboard timeout")), 1000));
+        await Promise.race([navigator.clipboard.writeText(url), late]);
         copied = true;
       } catch (err) {
         // No clipboard API (plain http, or permission refused): copy through a selected text field.
