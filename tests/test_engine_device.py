@@ -45,16 +45,3 @@ def test_gpu_task_wraps_with_spaces_only_when_importable(monkeypatch):
     g = device.gpu_task(f)
     assert wrapped == [f] and g(1) == 20
 
-
-def test_channels_last_on_cpu_for_a_module_or_a_holder_of_modules():
-    conv = torch.nn.Conv2d(3, 8, 3)
-    holder = types.SimpleNamespace(module=torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3)), name="x")
-    device.prefer_channels_last(conv, torch.device("cpu"))
-    device.prefer_channels_last(holder, torch.device("cpu"))
-    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    assert holder.module[0].weight.is_contiguous(memory_format=torch.channels_last)
-    x = torch.randn(2, 3, 16, 16)
-    torch.testing.assert_close(conv(x), torch.nn.functional.conv2d(x, conv.weight.contiguous(), conv.bias))
-    gpu_side = torch.nn.Conv2d(3, 8, 3)
-    device.prefer_channels_last(gpu_side, torch.device("cuda"))  # left alone off the CPU
-    assert not gpu_side.weight.is_contiguous(memory_format=torch.channels_last)
