@@ -32,8 +32,8 @@ API_CONCURRENCY = 1
 slots the page's tables use; cached results return at once either way."""
 
 
-def _error(message: str, title: str = "Error") -> gr.Error:
-    return gr.Error(message, title=title, print_exception=False)
+def _error(message: str) -> gr.Error:
+    return gr.Error(message, print_exception=False)
 
 
 def _finite(x: float) -> float | None:
@@ -93,7 +93,7 @@ def api_endpoints(builder: TableBuilder) -> None:
             upload = build_track(files, start=float(start or 0.0), length=float(length) if length else None,
                                  limit=max_seconds())
         except AudioInputError as err:
-            raise _error(str(err), "Cannot use these files") from None
+            raise _error(str(err)) from None
         for w in upload.warnings:
             gr.Warning(w)
         return upload
@@ -101,20 +101,20 @@ def api_endpoints(builder: TableBuilder) -> None:
     def model_name(name: str | None) -> str:
         infos = {m.name: m for m in builder.model_infos()}
         if not name or name not in infos:
-            raise _error(f"Unknown model {name!r}. Models: {', '.join(infos)} (see list_models).", "Unknown model")
+            raise _error(f"Unknown model {name!r}. Models: {', '.join(infos)} (see list_models).")
         if not infos[name].available:
-            raise _error(f"Model {name} cannot run here: {infos[name].reason}.", "Model not available")
+            raise _error(f"Model {name} cannot run here: {infos[name].reason}.")
         return name
 
     def run_model(fn, name: str, track: Track):
         try:
             return fn()
         except ModelUnavailable as err:
-            raise _error(f"Model {name} cannot run here: {err.reason}.", "Model not available") from None
+            raise _error(f"Model {name} cannot run here: {err.reason}.") from None
         except Exception as err:  # a broken model fails this request only; the app keeps serving
             log.exception("API: %s failed on %s", name, track.id)
             raise _error(f"Model {name} failed on this audio ({type(err).__name__}: {err}). Nothing else is "
-                         "affected: try another model, or other audio.", "Model failed") from None
+                         "affected: try another model, or other audio.") from None
 
     def list_models() -> list[dict]:
         """Every model the app knows: name, display name, whether it is linear, embedded, available here, and
@@ -152,7 +152,7 @@ def api_endpoints(builder: TableBuilder) -> None:
         gains = {"vocals": vocals_gain, "drums": drums_gain, "bass": bass_gain, "other": other_gain}
         bad = [f"{s}_gain={g!r}" for s, g in gains.items() if g is None or not math.isfinite(float(g))]
         if bad:
-            raise _error(f"Gains must be finite numbers: {', '.join(bad)}.", "Bad gain")
+            raise _error(f"Gains must be finite numbers: {', '.join(bad)}.")
         gains = {s: float(g) for s, g in gains.items()}
         upload = upload_track(vocals, drums, bass, other, mixture, start, length)
         track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)

@@ -107,7 +107,7 @@ def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Se
             upload = build_track(chosen, start=seg_start or 0.0, length=seg_length or None, limit=limit,
                                  title=name)
         except AudioInputError as err:
-            raise gr.Error(html.escape(str(err)), title="Cannot use these files", print_exception=False) from None
+            raise gr.Error(html.escape(str(err)), print_exception=False) from None
         for warning in upload.warnings:
             gr.Warning(html.escape(warning))
         note = f"Added **{upload.track.title}**: {upload.track.duration:.1f} s, now in the track list."
@@ -149,8 +149,7 @@ def _musdb_panel(root, limit: float, mine: gr.State, track_selector: gr.Dropdown
         try:
             track = musdb.load_segment(root, track_name, seg_start or 0.0, seg_length or limit, limit)
         except (AudioInputError, KeyError) as err:
-            raise gr.Error(html.escape(str(err).strip("'\"")), title="Cannot use this segment",
-                           print_exception=False) from None
+            raise gr.Error(html.escape(str(err).strip("'\"")), print_exception=False) from None
         return add(track, session, f"Added **{track.title}**, now in the track list.")
 
     button.click(add_segment, inputs=[name, start, length, mine], outputs=[track_selector, mine, note],
