@@ -10,7 +10,7 @@ import torch
 from lincae.models.spectral_ae import SpectralAE, SpectralAEConfig
 from lincae.train.data import Batch, sample_batch
 from lincae.train.losses import reconstruction_loss
-from lincae.train.recipe import Plan, Recipe, draw_plan, prepare
+from lincae.train.recipe import NONE, SUBTRACT, SUM, Plan, Recipe, draw_plan, prepare
 
 
 class Identity(torch.nn.Module):
@@ -27,7 +27,7 @@ def _batch() -> Batch:
 
 
 def test_linear_recipe_replaces_latents_by_the_same_combination():
-    plan = Plan(partner=np.array([-1, 0, -2]), weight=np.array([1.0, 0.7, 1.0]), gain=np.full(3, np.nan))
+    plan = Plan(partner=np.array([SUM, 0, NONE]), weight=np.array([1.0, 0.7, 1.0]), gain=np.full(3, np.nan))
     z, target = prepare(Identity(), _batch(), Recipe(linear=True), plan)
     b = _batch()
     expected = np.stack([b.x[0] + b.complement[0], 0.7 * b.x[1] + 0.3 * b.x[0], b.x[2]])
@@ -35,8 +35,21 @@ def test_linear_recipe_replaces_latents_by_the_same_combination():
     np.testing.assert_allclose(z[:, 0].numpy(), expected, rtol=1e-6)
 
 
+def test_subtraction_decodes_the_song_mix_minus_the_rest_to_the_clip():
+    class Square(Identity):
+        def encode(self, x):
+            return x[:, None, :] ** 2
+
+    plan = Plan(partner=np.array([SUBTRACT, NONE, NONE]), weight=np.ones(3), gain=np.full(3, np.nan))
+    z, target = prepare(Square(), _batch(), Recipe(linear=True), plan)
+    b = _batch()
+    np.testing.assert_allclose(target[0].numpy(), b.x[0], rtol=1e-6)
+    expected_latent = (b.x[0] + b.complement[0]) ** 2 - b.complement[0] ** 2
+    np.testing.assert_allclose(z[0, 0].numpy(), expected_latent, rtol=1e-5)
+
+
 def test_gains_scale_latent_and_target_together_capped_at_full_scale():
-    plan = Plan(partner=np.array([-2, -2, -2]), weight=np.ones(3), gain=np.array([0.0, 2.0, 100.0]))
+    plan = Plan(partner=np.full(3, NONE), weight=np.ones(3), gain=np.array([0.0, 2.0, 100.0]))
     z, target = prepare(Identity(), _batch(), Recipe(linear=True), plan)
     b = _batch()
     np.testing.assert_allclose(target[0].numpy(), 0.0)
@@ -50,7 +63,7 @@ def test_baseline_encodes_the_mixture_itself_and_never_scales():
         def encode(self, x):
             return x[:, None, :] ** 2  # nonlinear: a replaced latent would differ from Enc(mixture)
 
-    plan = Plan(partner=np.array([-1, 0, -2]), weight=np.array([1.0, 0.7, 1.0]), gain=np.array([2.0, 2.0, 2.0]))
+    plan = Plan(partner=np.array([SUM, 0, SUBTRACT]), weight=np.array([1.0, 0.7, 1.0]), gain=np.full(3, 2.0))
     z, target = prepare(Square(), _batch(), Recipe(linear=False), plan)
     np.testing.assert_allclose(z[:, 0].numpy(), target.numpy() ** 2, rtol=1e-6)
     b = _batch()
@@ -68,7 +81,8 @@ def test_gain_annealing_holds_then_shrinks_to_one():
 
 def test_plan_draws_match_the_recipe_probabilities():
     plan = draw_plan(4000, Recipe(linear=True), 0.0, np.random.default_rng(0))
-    assert abs(np.mean(plan.partner != -2) - 0.5) < 0.03
+    assert abs(np.mean(plan.partner != NONE) - 0.5) < 0.03
+    assert abs(np.mean(plan.partner == SUBTRACT) - 0.5 * 0.6 * 0.5) < 0.03
     assert abs(np.mean(~np.isnan(plan.gain)) - 0.8) < 0.03
     assert np.all(plan.weight[plan.partner >= 0] >= 0.5)
     gains = plan.gain[~np.isnan(plan.gain)]

@@ -4,8 +4,8 @@ Encoder: MDCT (sine window, hop 256: critically sampled, 256 real coefficients p
 coefficients → 1-D convolutions over frames → 16 latent channels per frame (256 samples → 16 values: 16×
 compression). Decoder: 1-D convolutions → 256 MDCT coefficients in linear amplitude → inverse MDCT. Any set of
 coefficients is a valid signal (time-domain aliasing cancels), so the decoder never fights phase consistency
-between overlapping frames. The decoder has no normalisation layer, so the scale of a latent reaches the output
-(a model cannot be homogeneous if its decoder throws the scale away).
+between overlapping frames. Residual blocks are pre-norm (per-frame layer norm on the branch, scale kept on the
+skip path), a standard design that is not linear by construction: linearity has to be learnt.
 """
 from __future__ import annotations
 
@@ -33,10 +33,25 @@ class SpectralAEConfig:
         return self.hop / self.latent_channels
 
 
+class ChannelNorm(nn.Module):
+    """Layer norm over channels at each frame: local in time, so a chunk decodes as it would in context."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
 class ResBlock(nn.Module):
+    """Pre-norm residual block, as in most modern audio autoencoders: the skip path carries the scale, the branch
+    sees normalised features (which makes the block non-linear in scale unless training teaches otherwise)."""
+
     def __init__(self, channels: int, dilation: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
+            ChannelNorm(channels),
             nn.SiLU(),
             nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation),
             nn.SiLU(),

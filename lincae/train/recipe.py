@@ -3,6 +3,9 @@
 Linear recipe: some clips are replaced by mixtures whose *latent* is the same combination of the sources' latents
 (the encoder never sees the mixture), and with probability 0.8 a random gain g ~ U(lo, hi) (g < 0.05 → 0, capped so
 the target peak stays ≤ 1) multiplies both the latent and the target audio; the encoder input is never scaled.
+Mixtures are of three kinds: the paper's convex mix with another clip of the batch (w ~ U(0.5, 1)); the clip plus the
+other stems of its own song window (coefficients 1, 1: the song's mix); and, an extension with a negative
+coefficient, the song's mix minus those other stems (latent Enc(mix) − Enc(rest), target the clip itself).
 Baseline: the same mixtures, encoded from the mixed audio itself (mixit-style), and no gains.
 """
 from __future__ import annotations
@@ -20,7 +23,8 @@ from lincae.train.data import Batch
 class Recipe:
     linear: bool
     mix_prob: float = 0.5  # share of clips turned into mixtures
-    same_song_prob: float = 0.5  # of those, share mixed with the rest of their own song (coefficients 1, 1)
+    same_song_prob: float = 0.6  # of those, share combined with the rest of their own song window
+    subtract_prob: float = 0.5  # of those, share where the rest is subtracted from the song's mix
     gain_prob: float = 0.8
     gain_range: tuple[float, float] = (0.0, 3.0)
     anneal_gains: bool = False  # Lin-CAE: shrink the range to [1, 1]; Lin-CAE-2 keeps it
@@ -35,11 +39,14 @@ class Recipe:
         return 1 + (lo - 1) * keep, 1 + (hi - 1) * keep
 
 
+NONE, SUM, SUBTRACT = -2, -1, -3
+
+
 @dataclass
 class Plan:
     """What to do with each clip, drawn before any forward pass so both recipes see the same draws."""
 
-    partner: np.ndarray  # index into the batch, or -1 for the clip's own complement, or -2 for no mixture
+    partner: np.ndarray  # index into the batch; SUM / SUBTRACT: the clip's own complement; NONE: no mixture
     weight: np.ndarray  # coefficient of the clip; the partner gets 1 - weight (or 1 for a complement)
     gain: np.ndarray  # before the peak cap; NaN = no gain
 
@@ -47,7 +54,8 @@ class Plan:
 def draw_plan(batch_size: int, recipe: Recipe, progress: float, rng: np.random.Generator) -> Plan:
     mix = rng.random(batch_size) < recipe.mix_prob
     same = rng.random(batch_size) < recipe.same_song_prob
-    partner = np.where(mix, np.where(same, -1, (np.arange(batch_size) - 1) % batch_size), -2)
+    own_song = np.where(rng.random(batch_size) < recipe.subtract_prob, SUBTRACT, SUM)
+    partner = np.where(mix, np.where(same, own_song, (np.arange(batch_size) - 1) % batch_size), NONE)
     weight = np.where(partner >= 0, rng.uniform(0.5, 1.0, batch_size), 1.0)
     lo, hi = recipe.gain_bounds(progress)
     gain = rng.uniform(lo, hi, batch_size)
@@ -56,12 +64,15 @@ def draw_plan(batch_size: int, recipe: Recipe, progress: float, rng: np.random.G
     return Plan(partner, weight, gain)
 
 
-def _combine(own: torch.Tensor, comp: torch.Tensor, plan: Plan) -> torch.Tensor:
-    """Apply the plan's mixtures to per-clip tensors (audio or latents) of shape [B, ...]."""
+def _combine(own: torch.Tensor, comp: torch.Tensor, full: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Apply the plan's mixtures to per-clip tensors (audio or latents) of shape [B, ...]; `full` is the
+    clip's song mix (own + comp for audio, its own encoding for latents)."""
     out = own.clone()
     for i, (p, w) in enumerate(zip(plan.partner, plan.weight)):
-        if p == -1:
+        if p == SUM:
             out[i] = own[i] + comp[i]
+        elif p == SUBTRACT:
+            out[i] = full[i] - comp[i]
         elif p >= 0:
             out[i] = w * own[i] + (1 - w) * own[p]
     return out
@@ -70,11 +81,12 @@ def _combine(own: torch.Tensor, comp: torch.Tensor, plan: Plan) -> torch.Tensor:
 def prepare(model: torch.nn.Module, batch: Batch, recipe: Recipe, plan: Plan) -> tuple[torch.Tensor, torch.Tensor]:
     """Latents to decode and the audio they must decode to."""
     x, comp = torch.from_numpy(batch.x), torch.from_numpy(batch.complement)
-    target = _combine(x, comp, plan)
+    target = _combine(x, comp, x + comp, plan)
     if not recipe.linear:
         return model.encode(target), target
-    z = model.encode(torch.cat([x, comp]))
-    z = _combine(z[: len(x)], z[len(x):], plan)
+    n = len(x)
+    z = model.encode(torch.cat([x, comp, x + comp]))
+    z = _combine(z[:n], z[n: 2 * n], z[2 * n:], plan)
     peak = target.abs().amax(dim=1).clamp_min(1e-6)
     gain = torch.from_numpy(np.nan_to_num(plan.gain, nan=1.0)).float()
     gain = torch.minimum(gain, 1.0 / peak)  # keep the target within full scale
