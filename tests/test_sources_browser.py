@@ -5,6 +5,7 @@ from __future__ import annotations
 from browser import chromium, open_page, state, wait_for  # noqa: I001
 
 import pytest
+import soundfile as sf
 
 from lincae.rows import STEMS
 from upload_files import served_app, stem_files
@@ -80,9 +81,17 @@ def test_an_error_is_shown_the_files_stay_and_a_good_upload_plays(browser_and_ur
     broken = page.locator('td[data-row="ae_mix"][data-model="broken"]')
     assert broken.inner_text() == "N/A" and "decoder exploded" in broken.get_attribute("title")
 
+    download = page.locator("#lincae-player a.lc-download")
+    assert download.get_attribute("href") is None and download.get_attribute("aria-disabled") == "true"
     page.locator('td[data-row="sep_vocals"][data-model="linear"]').click()
     wait_for(page, "window.lincaePlayer.state().playing")
     assert state(page)["row"] == "sep_vocals"
+    with page.expect_download() as saved:
+        download.click()
+    track_id = page.evaluate("() => window.lincaePlayer.data.track.id")
+    assert saved.value.suggested_filename == f"{track_id}_sep_vocals_linear.wav"
+    audio, rate = sf.read(saved.value.path())
+    assert rate == 44100 and len(audio) == round(0.8 * 44100)
     assert "My stems (0–0.8 s) — yours" in track_options(page)
     assert log.external_requests == []
 

@@ -166,6 +166,11 @@
         ? h("button", { type: "button", class: "lc-copy-link", text: "Copy link", title: "Copy a link that opens this page on the selected cell" })
         : null;
       if (this.linkButton) this.linkButton.addEventListener("click", () => this.copyLink());
+      this.downloadLink = h("a", { class: "lc-download", text: "Download WAV", "aria-disabled": "true" });
+      this.downloadLink.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        this.download();
+      });
       this.timeLabel = h("span", { class: "lc-time", "aria-live": "off", text: "0:00.00 / 0:00.00" });
       this.status = h("span", { class: "lc-status", "aria-live": "polite" });
       const controls = h(
@@ -177,6 +182,7 @@
         h("label", { class: "lc-volume-label" }, "Volume ", this.volumeInput),
         this.stopButton,
         this.linkButton,
+        this.downloadLink,
         this.timeLabel,
         this.status,
       );
@@ -323,6 +329,45 @@
       this.cellWaveLabel.textContent = row && model ? `${row.label} · ${model.display_name}` : "No cell selected";
       this.cellWaveLabel.title = this.cellWaveLabel.textContent;
       if (this.linkButton) this.linkButton.disabled = !(row && model);
+      this.updateDownload(row, model);
+    }
+
+    /** "Download WAV" fetches the selected cell's file, named after track, row and model. */
+    updateDownload(row, model) {
+      const link = this.downloadLink;
+      const url = row && model ? this.urlFor(row.id, model.name) : null;
+      if (!url) {
+        link.removeAttribute("href");
+        link.removeAttribute("download");
+        link.setAttribute("aria-disabled", "true");
+        link.title = "Select a cell to download it as WAV";
+        return;
+      }
+      const track = (this.data.track && this.data.track.id) || "track";
+      const name = row.reference ? `${track}_${row.id}` : `${track}_${row.id}_${model.name}`;
+      link.href = url;
+      link.download = `${name.replace(/[^\w.+@-]+/g, "_")}.wav`;
+      link.removeAttribute("aria-disabled");
+      const gain = (this.entryFor(row.id, model.name) || {}).gain || 1;
+      // Files louder than full scale are stored scaled down (see cells.py): say so rather than hide it.
+      link.title = gain > 1
+        ? `${row.label} · ${model.display_name}, 16-bit WAV scaled to full scale (its true level is ${gain.toFixed(2)}× louder)`
+        : `${row.label} · ${model.display_name}, 16-bit WAV`;
+    }
+
+    /** Save the selected cell under its descriptive name (the server's own file name is a content hash, and
+     * its response headers would override the link's `download` name, so the file goes through a blob URL). */
+    async download() {
+      const link = this.downloadLink;
+      if (!link.href) return;
+      const response = await fetch(link.href);
+      if (!response.ok) return;
+      const blob = URL.createObjectURL(await response.blob());
+      const save = h("a", { href: blob, download: link.download, hidden: true });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(blob), 10000);
     }
 
     // ---------------------------------------------------------------- data
