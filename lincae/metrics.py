@@ -19,7 +19,6 @@ EPS = 1e-8
 MRSTFT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
 # multi-scale mel distance: FFT sizes, hop = n_fft // 4, `n_mels` bands each
 MEL_FFT_SIZES: tuple[int, ...] = (2048, 1024, 512, 256)
-HOMOGENEITY_GAINS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.1)
 
 
 def _f64(x) -> np.ndarray:
