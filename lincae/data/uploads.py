@@ -15,6 +15,8 @@ uploaded mixture, and the accompaniment is the paper's x_mix − x_vocals.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import subprocess
@@ -162,7 +164,7 @@ def read_audio(
         raise AudioInputError(f"{what} is an empty file (0 bytes).")
     try:
         data, rate = _read_soundfile(path, what, start, length, limit)
-    except sf.LibsndfileError:
+    except RuntimeError:  # libsndfile does not know the format (LibsndfileError is a RuntimeError)
         audio = _read_ffmpeg(path, what, start, length, limit)
     else:
         if data.shape[1] == 0:
@@ -255,14 +257,18 @@ def build_track(
     files_used = ", ".join(p.name for p in given.values())
     label = title.strip() if title and title.strip() else _default_title(given, mode)
     segment = _segment_label(start, len(stems["vocals"]) / SAMPLE_RATE)
-    probe = Track(id="upload", title=label, stems=stems)
+    title = f"{label} ({segment})"
+    meta = {"mode": mode, "start": float(start), "files": {k: p.name for k, p in given.items()}}
+    # The id covers what the user sees (title, file names) as well as the audio: two users who upload the same
+    # audio under different names get different tracks, never each other's titles.
+    identity = hashlib.sha256(json.dumps([Track("", "", stems).content_hash, title, meta]).encode()).hexdigest()
     track = Track(
-        id=f"upload-{probe.content_hash[:12]}",
-        title=f"{label} ({segment})",
+        id=f"upload-{identity[:12]}",
+        title=title,
         stems=stems,
         source=f"uploaded files: {files_used}",
         licence="the uploader's",
-        meta={"mode": mode, "start": float(start), "files": {k: p.name for k, p in given.items()}},
+        meta=meta,
     )
     return Upload(track, mode, tuple(warnings))
 
