@@ -29,6 +29,7 @@ TABLE_CONCURRENCY = 2
 """Tables computed at once. The engine serialises work per model, so a second user's table (another
 model, or a cached one) is not stuck behind the first; playback itself never waits on the server."""
 QUEUE_SIZE = 64
+MAX_UPLOAD_SIZE = "200mb"  # refused before it is written to disk; 30 s of stems is far smaller
 
 
 def models_markdown(models: Sequence[ModelInfo]) -> str:
@@ -99,4 +100,5 @@ def launch_kwargs(cells_dir: str | Path) -> dict:
     return {
         "theme": gr.themes.Default(primary_hue="blue"),
         "allowed_paths": [str(cells_dir)],
+        "max_file_size": MAX_UPLOAD_SIZE,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from ui.player import player_value
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 0
+FINISHED_TABLES = 64  # finished tables kept in memory (the engine's own cache keeps the audio)
 """The decoder seed shared by every cell of every track: differences between cells are the models'."""
 
 REFERENCE_AUDIO: dict[str, Callable[[Track], object]] = {
@@ -61,7 +63,7 @@ class TableBuilder:
         self.cells_dir = Path(cells_dir)
         self.seed = seed
         self._unavailable: dict[str, str] = {}  # model name → reason found when loading it
-        self._finished: dict[str, TableUpdate] = {}
+        self._finished: OrderedDict[str, TableUpdate] = OrderedDict()  # newest last, at most FINISHED_TABLES
         self._lock = threading.Lock()
 
     def model_infos(self) -> list[ModelInfo]:
@@ -77,6 +79,8 @@ class TableBuilder:
         """The table before each model column is computed (the rest show as computing), then the whole table."""
         with self._lock:
             finished = self._finished.get(track_id)
+            if finished is not None:
+                self._finished.move_to_end(track_id)
         if finished is not None:
             yield finished
             return
@@ -115,6 +119,8 @@ class TableBuilder:
         final = update(_summary(len(todo) - len(failures), failures), done=True)
         with self._lock:
             self._finished[track_id] = final
+            while len(self._finished) > FINISHED_TABLES:  # uploads add tracks without end
+                self._finished.popitem(last=False)
         yield final
 
     def warm(self, track_id: str) -> None:
