@@ -108,7 +108,7 @@ def model_card(name: str, info: dict, result: dict) -> str:
     lines = [
         f"# {name}",
         "",
-        "A demo-scale **deterministic STFT autoencoder trained by the lincae project** on generated songs — not "
+        "A demo-scale **deterministic MDCT-domain autoencoder trained by the lincae project** on generated songs — not "
         "one of the paper's checkpoints. "
         + ("Trained **with** the Lin-CAE linearity augmentation (latent mixtures and latent/target gains)."
            if info["recipe"]["linear"] else
