@@ -171,12 +171,10 @@ def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks) -> N
     event = dict(inputs=[track, *sliders, scale, origin], outputs=[mix_player, status, scores],
                  show_progress_on=status, trigger_mode="always_last", concurrency_limit=2, concurrency_id="mixer",
                  api_visibility="private")
-    for slider in sliders:
-        slider.release(run, **event)
-    scale.submit(run, **event)
-    origin.input(run, **event)
-    mix_button.click(run, **event)
-    track.change(run, **event)
+    # One listener for every control: with "always_last", a session's mixes run one after the other, so a slow
+    # mix can never land after (and hide) the one asked for last.
+    triggers = [*(s.release for s in sliders), scale.submit, origin.input, mix_button.click, track.change]
+    gr.on(triggers, run, **event)
     demo.load(run_on_load, **event)
     reset.click(lambda: [1.0] * len(STEMS) + [1.0, False], outputs=[*sliders, scale, origin],
                 api_visibility="private").then(run, **event)
