@@ -47,19 +47,19 @@ def _scale_key(a: float) -> str:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("recon_spectral_snr", "Reconstruction spectral SNR (dB)", True,
+    Metric("recon_spectral_snr", "Recon. spectral SNR (dB)", True,
            "SNR of STFT magnitudes, Dec(Enc(mix)) vs the mix: above 10 dB is close, 20 dB+ near transparent."),
-    Metric("recon_mrstft", "Reconstruction MR-STFT", False,
+    Metric("recon_mrstft", "Recon. MR-STFT", False,
            "Multi-resolution STFT distance to the mix: 0 is identical; below 1 is good, above 2 poor."),
-    Metric("recon_mel", "Reconstruction mel distance", False,
+    Metric("recon_mel", "Recon. mel distance", False,
            "Multi-scale mel distance to the mix: 0 is identical; lower is better."),
-    Metric("recon_si_sdr", "Reconstruction SI-SDR (dB)", True,
+    Metric("recon_si_sdr", "Recon. SI-SDR (dB)", True,
            "Waveform SI-SDR, deterministic models only (generative decoders regenerate phase): above 10 dB is good."),
     Metric("additivity_snr", "Additivity SNR (dB)", True,
            "Dec(Σ z_stem) vs Dec(Enc(mix)), same seed: above 15 dB means latent sums mix like audio."),
     Metric("separation_snr", "Separation SNR (dB)", True,
            "Dec(z_mix − z_accomp) vs Dec(Enc(vocals)), same seed: above 10 dB separates; below 0 fails."),
-    Metric("separation_origin_snr", "Separation, origin-corrected (dB)", True,
+    Metric("separation_origin_snr", "Separation + origin (dB)", True,
            "As above with Enc(silence) added back (the coefficients sum to 0): higher is better."),
     *(
         Metric(_scale_key(a), f"Homogeneity ×{a} (dB)", True,

@@ -1,4 +1,4 @@
-"""Light and dark screenshots of the app for the docs.
+"""Screenshots of the app for the docs: the page in light and dark, the latent mixer and the analysis view.
 
     python -m ui.screenshots [--url http://127.0.0.1:7860] [--out docs]
 
@@ -11,11 +11,17 @@ import runpy
 import shutil
 from pathlib import Path
 
+from ui.mixer import coefficients, mix_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 READY = "document.querySelector('#lincae-status')?.innerText.includes('Ready')"
 DECODED = "(() => { const l = window.lincaePlayer?.loaded(); return l && l.total > 0 && l.decoded === l.total; })()"
+MIXED = "document.querySelector('#lincae-mix-status')?.innerText.startsWith('Mixed')"
+ANALYSED = "document.querySelector('#lincae-analysis-status')?.innerText.startsWith('Analysed')"
+PLOTTED = "['homogeneity', 'additivity', 'spectrogram'].every(p => document.querySelector(`#lincae-${p} img`))"
+MIXER_GAINS = {"vocals": 1.5, "drums": 0.5, "bass": 1.0, "other": -0.5}
 
 
 def capture(url: str, out: Path, timeout_s: float = 600) -> list[Path]:
@@ -43,7 +49,41 @@ def capture(url: str, out: Path, timeout_s: float = 600) -> list[Path]:
             page.screenshot(path=str(path), full_page=True)
             paths.append(path)
             page.close()
+        paths += capture_views(browser, url, out, timeout_s)
         browser.close()
+    return paths
+
+
+def _first_linear(page, scope: str) -> str | None:
+    linear = page.locator(f"{scope} th.lc-linear:not(.lc-unavailable)")
+    return linear.first.get_attribute("data-model") if linear.count() else None
+
+
+def capture_views(browser, url: str, out: Path, timeout_s: float = 600) -> list[Path]:
+    """docs/mixer.png (gains applied, a linear model's latent mix playing) and docs/analysis.png."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/?__theme=light")
+    page.wait_for_function(READY, timeout=timeout_s * 1000)
+    page.wait_for_function(MIXED, timeout=timeout_s * 1000)
+    for stem, gain in MIXER_GAINS.items():
+        page.locator(f"#lincae-mix-{stem} input[type=number]").fill(str(gain))
+    page.locator("#lincae-mix-button").click()
+    formula = mix_rows(coefficients(MIXER_GAINS), origin_correction=False)[1].formula
+    page.wait_for_function(f"window.lincaePlayers.mixer.data.rows[1].formula === arg && {MIXED}", arg=formula,
+                           timeout=timeout_s * 1000)
+    model = _first_linear(page, "#lincae-mixer")
+    if model:
+        page.locator(f'#lincae-mixer td[data-row="latent_mix"][data-model="{model}"]').click()
+        page.wait_for_timeout(1200)
+    paths = [out / "mixer.png", out / "analysis.png"]
+    page.locator('[role="tabpanel"]:visible').first.screenshot(path=str(paths[0]))
+    page.locator('#lincae-mixer .lc-stop').click()
+    page.get_by_role("tab", name="Analysis").click()
+    page.wait_for_function(ANALYSED, timeout=timeout_s * 1000)
+    page.wait_for_function(PLOTTED, timeout=60_000)
+    page.wait_for_timeout(500)
+    page.locator('[role="tabpanel"]:visible').first.screenshot(path=str(paths[1]))
+    page.close()
     return paths
 
 
