@@ -46,7 +46,7 @@ def test_page_loads_offline_without_console_errors(page):
 
 
 def test_table_has_every_row_for_every_model_that_runs(page):
-    playable = page.locator('td.lc-cell[role="button"]')
+    playable = page.locator('#lincae-player td.lc-cell[role="button"]')
     pairs = {(playable.nth(i).get_attribute("data-row"), playable.nth(i).get_attribute("data-model"))
              for i in range(playable.count())}
     assert pairs == {(r.id, m) for r in ROWS for m in ("linear", "noisy")}
@@ -54,14 +54,14 @@ def test_table_has_every_row_for_every_model_that_runs(page):
 
 @pytest.mark.parametrize("model,reason", [("gated", "needs an HF token"), ("offline", "weights not reachable offline")])
 def test_models_that_cannot_run_show_na_with_the_reason(page, model, reason):
-    cells = page.locator(f'td[data-model="{model}"]')
+    cells = page.locator(f'#lincae-player td[data-model="{model}"]')
     assert cells.count() == len(ROWS)
     assert cells.first.inner_text() == "N/A" and cells.first.get_attribute("title") == reason
     assert "offline (weights not reachable offline)" in page.locator("#lincae-status").inner_text()
 
 
 def test_clicking_a_cell_plays_it(page):
-    page.locator('td[data-row="ae_mix"][data-model="noisy"]').click()
+    page.locator('#lincae-player td[data-row="ae_mix"][data-model="noisy"]').click()
     wait_for(page, "window.lincaePlayer.state().playing && window.lincaePlayer.ctx.state === 'running'")
     first = state(page)["position"]
     page.wait_for_timeout(300)
@@ -70,7 +70,7 @@ def test_clicking_a_cell_plays_it(page):
 
 
 def test_choosing_another_track_loads_its_table_and_stops_playback(page):
-    page.locator('td[data-row="gt_mix"][data-model="linear"]').click()
+    page.locator('#lincae-player td[data-row="gt_mix"][data-model="linear"]').click()
     wait_for(page, "window.lincaePlayer.state().playing")
     page.get_by_label("Track").click()
     page.get_by_role("option", name="Second test track").click()
@@ -78,5 +78,5 @@ def test_choosing_another_track_loads_its_table_and_stops_playback(page):
     wait_for(page, "document.querySelector('#lincae-status')?.innerText.includes('Ready')", timeout_ms=30_000)
     assert state(page)["playing"] is False
     assert page.evaluate("() => window.lincaePlayer.data.duration") == pytest.approx(DURATIONS["t2"])
-    assert page.locator('td.lc-cell[role="button"]').count() == len(ROWS) * 2
+    assert page.locator('#lincae-player td.lc-cell[role="button"]').count() == len(ROWS) * 2
     assert page.log.external_requests == [] and page.log.console_errors == []

@@ -62,12 +62,12 @@ def test_the_page_plays_the_embedded_models_offline(app):
         wait_for(page, "document.querySelector('#lincae-status')?.innerText.includes('Ready')", timeout_ms=120_000)
         wait_for(page, "(() => { const l = window.lincaePlayer.loaded(); return l.total && l.decoded === l.total; })()",
                  timeout_ms=60_000)
-        assert page.locator('td.lc-cell[role="button"]').count() == len(ROWS) * len(EMBEDDED)
+        assert page.locator('#lincae-player td.lc-cell[role="button"]').count() == len(ROWS) * len(EMBEDDED)
         unavailable = [m.name for m in builder.model_infos() if not m.available]
         for name in unavailable:
-            na = page.locator(f'td[data-model="{name}"]').first
+            na = page.locator(f'#lincae-player td[data-model="{name}"]').first
             assert na.inner_text() == "N/A" and na.get_attribute("title")
-        page.locator('td[data-row="sep_vocals"][data-model="demo-lincae"]').click()
+        page.locator('#lincae-player td[data-row="sep_vocals"][data-model="demo-lincae"]').click()
         wait_for(page, "window.lincaePlayer.state().playing && window.lincaePlayer.state().position > 0.2")
         assert state(page)["model"] == "demo-lincae"
         assert log.external_requests == [] and log.console_errors == []

@@ -38,10 +38,10 @@ def capture(url: str, out: Path, timeout_s: float = 600) -> list[Path]:
             page.wait_for_function(READY, timeout=timeout_s * 1000)
             page.wait_for_function(DECODED, timeout=60_000)
             # Show a playing cell: separated vocals of the first linear model that runs here.
-            linear = page.locator("th.lc-linear:not(.lc-unavailable)")
+            linear = page.locator("#lincae-player th.lc-linear:not(.lc-unavailable)")
             model = linear.first.get_attribute("data-model") if linear.count() else None
-            cell = page.locator(f'td[data-row="sep_vocals"][data-model="{model}"]' if model
-                                else 'td[data-row="sep_vocals"][role="button"]').first
+            cell = page.locator(f'#lincae-player td[data-row="sep_vocals"][data-model="{model}"]' if model
+                                else '#lincae-player td[data-row="sep_vocals"][role="button"]').first
             if cell.count():
                 cell.click()
                 page.wait_for_timeout(1200)
