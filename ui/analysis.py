@@ -42,7 +42,7 @@ class Analyst:
         done: list[ModelAnalysis] = []
         failures: dict[str, str] = {}
         for i, name in enumerate(models):
-            yield done, f"Analysing {self.labels()[name]} ({i + 1}/{len(models)})…"
+            yield list(done), f"Analysing {self.labels()[name]} ({i + 1}/{len(models)})…"
             try:
                 done.append(analysis.analyse(b.engine, track, name, seed=b.seed))
             except ModelUnavailable as err:
