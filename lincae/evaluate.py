@@ -119,7 +119,8 @@ def model_card(name: str, info: dict, result: dict) -> str:
         f"- steps: {info['steps']}, wall time {info['wall_seconds'] / 3600:.2f} h on {info['threads']} CPU thread(s)",
         f"- parameters: {info['parameters']:,}; compression {info['compression']:g}× (audio samples per latent "
         "value); 44.1 kHz mono",
-        f"- recipe: `{json.dumps(info['recipe'])}`",
+        f"- recipe: `{json.dumps(info['recipe'])}`; shipped weights: {info.get('weights', 'ema')} "
+        "(EMA of the weights, or the last weights, whichever scored better on validation songs 900–903)",
         f"- evaluated {result['date']} on {len(EVAL_SEEDS)} held-out generated songs"
         + (" and the MUSDB18 excerpt from stempeg" if real else ""),
         "",

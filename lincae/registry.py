@@ -201,7 +201,7 @@ def _load_embedded(name: str, where: _Where, device: torch.device) -> Autoencode
 # --- the models -------------------------------------------------------------------------------------
 
 _EMBEDDED_NOTE = (
-    "Trained by this project on its generated songs, demo-scale (minutes on a CPU): it shows the contrast "
+    "Trained by this project on its generated songs, demo-scale (under an hour on two CPU cores): it shows the contrast "
     "between the two training recipes, not studio-quality reconstruction."
 )
 _OFFICIAL_NOTE = (

@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--export", type=Path, help="write the shipped checkpoint here after training")
     p.add_argument("--export-only", action="store_true", help="export the latest saved state and exit")
+    p.add_argument("--export-weights", choices=("ema", "raw"), default="ema",
+                   help="ship the EMA of the weights or the last weights themselves")
     return p.parse_args(argv)
 
 
@@ -76,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
                 "train_songs": f"generated songs seeds {TRAIN_SEED_BASE}..{TRAIN_SEED_BASE + args.songs - 1}, "
                                f"{args.song_seconds:g} s each",
                 "threads": args.threads, "compression": model.config.compression,
-                "parameters": sum(p.numel() for p in model.parameters())}
-        save_checkpoint(ema, path, info)
+                "parameters": sum(p.numel() for p in model.parameters()), "weights": args.export_weights}
+        save_checkpoint(ema if args.export_weights == "ema" else model, path, info)
         print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
     if args.export_only:
