@@ -201,8 +201,8 @@ def _load_embedded(name: str, where: _Where, device: torch.device) -> Autoencode
 # --- the models -------------------------------------------------------------------------------------
 
 _EMBEDDED_NOTE = (
-    "Trained by this project on its generated songs, demo-scale (under an hour on two CPU cores): it shows the contrast "
-    "between the two training recipes, not studio-quality reconstruction."
+    "Trained by this project on its generated songs, demo-scale (2,500 steps on one CPU core): it shows the "
+    "contrast between the two training recipes, not studio-quality reconstruction."
 )
 _OFFICIAL_NOTE = (
     "Released by the paper's authors (Torres et al., arXiv 2510.23530) through the linear-cae package: "
