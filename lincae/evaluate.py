@@ -120,7 +120,8 @@ def model_card(name: str, info: dict, result: dict) -> str:
         f"- parameters: {info['parameters']:,}; compression {info['compression']:g}× (audio samples per latent "
         "value); 44.1 kHz mono",
         f"- recipe: `{json.dumps(info['recipe'])}`; shipped weights: {info.get('weights', 'ema')} "
-        "(EMA of the weights, or the last weights, whichever scored better on validation songs 900–903)",
+        "(EMA or last weights: whichever served the linear model better on validation songs 900–903; the "
+        "baseline ships the same kind)",
         f"- evaluated {result['date']} on {len(EVAL_SEEDS)} held-out generated songs"
         + (" and the MUSDB18 excerpt from stempeg" if real else ""),
         "",
