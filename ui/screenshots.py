@@ -69,7 +69,7 @@ def capture_views(browser, url: str, out: Path, timeout_s: float = 600) -> list[
         page.locator(f"#lincae-mix-{stem} input[type=number]").fill(str(gain))
     page.locator("#lincae-mix-button").click()
     formula = mix_rows(coefficients(MIXER_GAINS), origin_correction=False)[1].formula
-    page.wait_for_function(f"window.lincaePlayers.mixer.data.rows[1].formula === arg && {MIXED}", arg=formula,
+    page.wait_for_function(f"(f) => window.lincaePlayers.mixer.data.rows[1].formula === f && {MIXED}", arg=formula,
                            timeout=timeout_s * 1000)
     model = _first_linear(page, "#lincae-mixer")
     if model:
