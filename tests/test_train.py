@@ -124,3 +124,19 @@ def test_a_few_steps_reduce_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_training_runs_resumes_and_continues_from_a_shipped_checkpoint(tmp_path, monkeypatch):
+    import lincae.train.__main__ as train
+    from lincae.models.spectral_ae import read_info
+
+    pool = np.random.default_rng(0).standard_normal((2, 4, 44100)).astype(np.float32) * 0.1
+    monkeypatch.setattr(train, "song_pool", lambda *a, **k: pool)
+    common = ["--batch", "2", "--clip-seconds", "0.2", "--runs", str(tmp_path), "--save-every", "1"]
+    shipped = tmp_path / "shipped.pt"
+    train.main(["--name", "a", "--linear", "--steps", "2", "--export", str(shipped), *common])
+    assert read_info(shipped)["steps"] == 2
+    train.main(["--name", "a", "--linear", "--steps", "3", *common])  # resumes from runs/a/state.pt
+    assert torch.load(tmp_path / "a" / "state.pt", weights_only=False)["step"] == 3
+    train.main(["--name", "b", "--linear", "--steps", "3", "--init-from", str(shipped), *common])
+    assert torch.load(tmp_path / "b" / "state.pt", weights_only=False)["step"] == 3
