@@ -201,7 +201,7 @@ def _load_embedded(name: str, where: _Where, device: torch.device) -> Autoencode
 # --- the models -------------------------------------------------------------------------------------
 
 _EMBEDDED_NOTE = (
-    "Trained by this project on its generated songs, demo-scale (2,500 steps on one CPU core): it shows the "
+    "Trained by this project on its generated songs, demo-scale (3,500 steps on one CPU core): it shows the "
     "contrast between the two training recipes, not studio-quality reconstruction."
 )
 _OFFICIAL_NOTE = (
