@@ -114,7 +114,7 @@ def _is_deterministic(engine: Engine, track: Track, model: str, seed: int, decod
 
 def _compute(engine: Engine, track: Track, model: str, seed: int) -> ModelAnalysis:
     table = engine.track_table(track, model, seed=seed)
-    mix, vocals = track.mix, track.stems["vocals"]
+    mix = track.mix
     recon, ae_vocals = table["ae_mix"], table["ae_vocals"]
     deterministic = _is_deterministic(engine, track, model, seed, recon)
     separated_origin = engine.decode_combination(track, model, {"mix": 1.0, "accomp": -1.0}, seed=seed,

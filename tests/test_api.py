@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from gradio_client import Client, handle_file
 
 from lincae.data.uploads import build_track
@@ -121,17 +120,9 @@ def test_mix_latents_with_origin_correction_differs_for_an_encoder_with_an_offse
     np.testing.assert_allclose(read(corrected), read(waveform), atol=1e-5)
 
 
-def test_the_embedded_model_runs_end_to_end(tmp_path, monkeypatch, stems, offline_hub):
+def test_the_embedded_model_runs_end_to_end(tmp_path, stems, tiny_embedded_models):
     """The real registry and a real (tiny) embedded checkpoint, as `app.py` wires them."""
-    from lincae import registry
-    from lincae.models.spectral_ae import SpectralAE, SpectralAEConfig, save_checkpoint
-
-    torch.manual_seed(0)
-    save_checkpoint(SpectralAE(SpectralAEConfig(hidden=32, blocks=1)), tmp_path / "models" / "demo-lincae.pt",
-                    {"note": "test"})
-    monkeypatch.setattr(registry, "EMBEDDED_DIR", tmp_path / "models")
-    models = registry.list_models()
-    assert [m.name for m in models if m.available] == ["demo-lincae"]
+    models = tiny_embedded_models
     with served_app(tmp_path, engine=Engine(device="cpu", cache_dir=tmp_path / "cache"), models=models) as (url, _):
         client = Client(url, verbose=False)
         paths, summary = client.predict(**files(stems), model="demo-lincae", api_name="/process_stems")

@@ -2,7 +2,7 @@
 with one key press; "Copy link" gives a URL that does the same."""
 from __future__ import annotations
 
-from browser import chromium, open_page, served, state, wait_for  # noqa: I001
+from browser import open_page, served, state, wait_for  # noqa: I001
 
 import pytest
 
@@ -26,12 +26,6 @@ def app_url(tmp_path_factory):
     builder = TableBuilder(engine, models, tracks.__getitem__, cells_dir=tmp / "cells")
     with served(build_demo(builder, TRACKS), allowed_paths=[str(builder.cells_dir)]) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from engine_fakes import IdentityAE, NoisyAE
-from lincae import registry
 from lincae.engine import Engine
-from lincae.models.spectral_ae import SpectralAE, SpectralAEConfig, save_checkpoint
 from lincae.rows import STEMS
 from test_app import Broken, info, loader_for, make_track
 from ui.mixer import Mixer, coefficients, mix_rows, waveform_mix
@@ -115,13 +112,8 @@ def test_mixes_are_decoded_once_then_cached(builder, fakes):
     assert len(fakes["noisy"].decode_batches) == decodes + 1
 
 
-def test_the_embedded_model_mixes_from_a_checkpoint(tmp_path, monkeypatch, offline_hub):
-    torch.manual_seed(0)
-    save_checkpoint(SpectralAE(SpectralAEConfig(hidden=32, blocks=1)), tmp_path / "models" / "demo-lincae.pt",
-                    {"note": "test"})
-    monkeypatch.setattr(registry, "EMBEDDED_DIR", tmp_path / "models")
-    models = registry.list_models()
-    assert [m.name for m in models if m.available] == ["demo-lincae"]
+def test_the_embedded_model_mixes_from_a_checkpoint(tmp_path, tiny_embedded_models):
+    models = tiny_embedded_models
     track = make_track("t1", 0.5)
     builder = TableBuilder(Engine(device="cpu", cache_dir=tmp_path / "cache"), models, {"t1": track}.__getitem__,
                            cells_dir=tmp_path / "cells")

@@ -2,7 +2,7 @@
 frequency (and 1.5× that frequency in the second half), so an AnalyserNode tells what is audible and where."""
 from __future__ import annotations
 
-from browser import chromium, dominant_frequency, open_page, run_js, served, state, wait_for  # noqa: I001
+from browser import dominant_frequency, open_page, run_js, served, state, wait_for  # noqa: I001
 
 import gradio as gr
 import numpy as np
@@ -59,12 +59,6 @@ def page_url(tmp_path_factory):
         player(value)
     with served(demo, allowed_paths=[str(folder)]) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import importlib.machinery
 import json
 import sys
 import types
-from pathlib import Path
 
 import huggingface_hub
 import pytest

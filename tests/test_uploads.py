@@ -9,7 +9,7 @@ import pytest
 
 from lincae.data import uploads
 from lincae.data.track import Track
-from lincae.data.uploads import AudioInputError, TrackStore, build_track, max_seconds, read_audio
+from lincae.data.uploads import TrackStore, build_track, max_seconds, read_audio
 from lincae.rows import STEMS
 from upload_files import FREQS, SR, stem_files, tone, write
 

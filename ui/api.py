@@ -20,7 +20,6 @@ import soundfile as sf
 from lincae import metrics
 from lincae.data.track import Track
 from lincae.data.uploads import MIXTURE, AudioInputError, build_track, max_seconds
-from lincae.engine import MODEL_ROWS
 from lincae.registry import ModelUnavailable
 from lincae.rows import ROW_IDS, SCALES, STEMS
 from ui.tables import DEFAULT_SEED, REFERENCE_AUDIO, TableBuilder

@@ -6,6 +6,7 @@ the soundfont is played by `tinysoundfont`. `missing_tools()` says what is absen
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -43,9 +44,7 @@ def missing_tools() -> list[str]:
         missing.append("drum samples (apt: sonic-pi-samples)")
     if shutil.which("espeak-ng") is None or _espeak_data_dir() is None:
         missing.append("espeak-ng (apt: espeak-ng)")
-    try:
-        import tinysoundfont  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("tinysoundfont") is None:
         missing.append("tinysoundfont (pip install --no-deps tinysoundfont)")
     return missing
 
