@@ -25,7 +25,7 @@ from lincae import metrics  # noqa: E402
 from lincae.data.track import Track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.cache import cache_key  # noqa: E402
-from lincae.rows import SCALES, STEMS  # noqa: E402
+from lincae.rows import SCALES, STEMS, scale_row_id  # noqa: E402
 
 ANALYSIS_VERSION = 1
 CURVE_GAINS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 2.5, 3.0)
@@ -93,7 +93,7 @@ def reference_audio(track: Track, row: str) -> np.ndarray:
     if row in ("gt_vocals", "ae_vocals", "sep_vocals"):
         return track.stems["vocals"]
     for a in SCALES:
-        if row == f"scale_{str(a).replace('.', '_')}":
+        if row == scale_row_id(a):
             return (a * track.stems["vocals"]).astype(np.float32)
     raise KeyError(f"unknown row {row!r}")
 
@@ -130,7 +130,7 @@ def _compute(engine: Engine, track: Track, model: str, seed: int) -> ModelAnalys
     }
     homogeneity = {}
     for a in CURVE_GAINS:
-        row = f"scale_{str(a).replace('.', '_')}"
+        row = scale_row_id(a)
         scaled = table[row] if row in table else engine.decode_combination(track, model, {"vocals": a}, seed=seed)
         homogeneity[a] = metrics.snr(scaled, a * ae_vocals)
     for a in SCALES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -213,14 +214,14 @@ _OFFICIAL_NOTE = (
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "demo-lincae", "Demo Lin-AE (ours, embedded)", "spectral-ae", linear=True, embedded=True,
-        description="Small deterministic MDCT-domain autoencoder (2.5 M parameters, 16× compression) trained with the Lin-CAE augmentation (latent mixtures and "
-        "gains). " + _EMBEDDED_NOTE,
+        description="Small deterministic MDCT-domain autoencoder (2.5 M parameters, 16× compression) trained "
+        "with the Lin-CAE augmentation (latent mixtures and gains). " + _EMBEDDED_NOTE,
         locate=_locate_embedded, load=_load_embedded,
     ),
     _Spec(
         "demo-ae", "Demo AE baseline (embedded)", "spectral-ae", linear=False, embedded=True,
-        description="The same small MDCT-domain autoencoder, same data, seed and steps, trained without the augmentation. "
-        + _EMBEDDED_NOTE,
+        description="The same small MDCT-domain autoencoder, same data, seed and steps, trained without the "
+        "augmentation. " + _EMBEDDED_NOTE,
         locate=_locate_embedded, load=_load_embedded,
     ),
     _Spec(
@@ -278,7 +279,13 @@ def list_models(probe: bool = False) -> list[ModelInfo]:
     Looks only at local files and the environment; `probe=True` also asks the Hub (a few seconds at most)
     whether weights that would be downloaded are reachable.
     """
-    return [_info(s, s.locate(s.name, probe)) for s in _SPECS]
+    def info(spec: _Spec) -> ModelInfo:
+        return _info(spec, spec.locate(spec.name, probe))
+
+    if not probe:
+        return [info(s) for s in _SPECS]
+    with ThreadPoolExecutor(max_workers=len(_SPECS)) as pool:  # probes wait on the network: not one after another
+        return list(pool.map(info, _SPECS))
 
 
 def load_model(name: str, device: torch.device | str | None = None) -> Autoencoder:

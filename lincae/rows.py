@@ -7,6 +7,11 @@ STEMS: tuple[str, ...] = ("vocals", "drums", "bass", "other")
 SCALES: tuple[float, ...] = (0.1, 0.5, 2.0)
 
 
+def scale_row_id(a: float) -> str:
+    """Row id of the latent-scaling row for gain `a` (0.1 → "scale_0_1")."""
+    return f"scale_{str(a).replace('.', '_')}"
+
+
 @dataclass(frozen=True)
 class Row:
     id: str
@@ -23,7 +28,7 @@ ROWS: tuple[Row, ...] = (
     Row("ae_vocals", "Autoencoded Vocals", "Dec(Enc(x_vocals))"),
     Row("sep_vocals", "Separated Vocals", "Dec(z_mix − z_accomp),  x_accomp = x_mix − x_vocals"),
     *(
-        Row(f"scale_{str(a).replace('.', '_')}", f"Latent Scaling ×{a}", f"Dec({a} · z_vocals)")
+        Row(scale_row_id(a), f"Latent Scaling ×{a}", f"Dec({a} · z_vocals)")
         for a in SCALES
     ),
 )

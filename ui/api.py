@@ -21,7 +21,7 @@ from lincae import metrics
 from lincae.data.track import Track
 from lincae.data.uploads import MIXTURE, AudioInputError, build_track, max_seconds
 from lincae.registry import ModelUnavailable
-from lincae.rows import ROW_IDS, SCALES, STEMS
+from lincae.rows import ROW_IDS, SCALES, STEMS, scale_row_id
 from ui.tables import DEFAULT_SEED, REFERENCE_AUDIO, TableBuilder
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def table_metrics(track: Track, table: Mapping[str, np.ndarray]) -> dict[str, ob
         "separation_snr_db": _finite(metrics.snr(table["ae_vocals"], table["sep_vocals"])),
         "separation_spectral_snr_db": _finite(metrics.spectral_snr(vocals, table["sep_vocals"])),
         "homogeneity_snr_db": {
-            str(a): _finite(metrics.snr(table[f"scale_{str(a).replace('.', '_')}"], a * table["ae_vocals"]))
+            str(a): _finite(metrics.snr(table[scale_row_id(a)], a * table["ae_vocals"]))
             for a in SCALES
         },
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from lincae.data.track import SAMPLE_RATE, Track
+from lincae.data.track import SAMPLE_RATE, Track, headroom_gain
 from lincae.rows import STEMS
 
 SONGS_DIR = Path(__file__).resolve().parents[2] / "assets" / "songs"
@@ -104,8 +104,7 @@ def _load_stempeg() -> Track:
     stems = {s: a[_AAC_EDGE:n] for s, a in stems.items()}
     # The AAC stems don't sum exactly to the shipped mixture: the track's mix is the stem sum, as everywhere.
     # One common gain keeps that sum below full scale.
-    peak = max(float(np.abs(np.sum(list(stems.values()), axis=0)).max()), *(float(np.abs(a).max()) for a in stems.values()))
-    gain = np.float32(min(1.0, 0.9 / peak))
+    gain = headroom_gain(stems)
     return Track(id=STEMPEG_TRACK_ID, title="The Easton Ellises – Falcon 69 (MUSDB18 excerpt)",
                  stems={s: (a * gain).astype(np.float32) for s, a in stems.items()},
                  source="MUSDB18 sample shipped with stempeg", licence="CC BY-NC-SA 3.0", meta={"gain": float(gain)})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lincae.data.instruments import SAMPLE_RATE, Note, drum_sample, singer, soundfont_player
-from lincae.data.track import Track
+from lincae.data.track import Track, headroom_gain
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -177,9 +177,7 @@ def render_song(seed: int, duration: float = 8.0, peak: float = 0.9) -> Track:
     for name, audio in stems.items():
         lo, hi = STEM_LEVELS_DB[name]
         stems[name] = audio * np.float32(10 ** ((rng.uniform(lo, hi) - _db(audio)) / 20))
-    mix_peak = float(np.abs(np.sum(list(stems.values()), axis=0)).max())
-    stem_peak = max(float(np.abs(s).max()) for s in stems.values())
-    gain = np.float32(peak / max(mix_peak, stem_peak, peak))
+    gain = headroom_gain(stems, peak)
     stems = {name: (audio * gain).astype(np.float32) for name, audio in stems.items()}
     scale = "major" if a.mode == MAJOR else "minor"
     return Track(

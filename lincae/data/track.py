@@ -12,6 +12,13 @@ from lincae.rows import STEMS
 SAMPLE_RATE = 44100
 
 
+def headroom_gain(stems: dict[str, np.ndarray], peak: float = 0.9) -> np.float32:
+    """One gain for all stems that keeps every stem and their sum at or below `peak` (never above 1)."""
+    loudest = max(float(np.abs(np.sum(list(stems.values()), axis=0)).max()),
+                  *(float(np.abs(a).max()) for a in stems.values()))
+    return np.float32(min(1.0, peak / loudest)) if loudest > 0 else np.float32(1.0)
+
+
 @dataclass(frozen=True)
 class Track:
     """Mono float32 stems of equal length at `sample_rate`. `mix` is always the exact stem sum."""

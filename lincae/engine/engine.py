@@ -27,7 +27,7 @@ from lincae.engine.cache import TwoLevelCache, cache_key, default_cache_dir
 from lincae.engine.chunking import ChunkPlan, overlap_add, plan_chunks, split
 from lincae.engine.device import Precision, auto_device, gpu_task
 from lincae.models.base import Autoencoder
-from lincae.rows import ROWS, SCALES, STEMS
+from lincae.rows import ROWS, SCALES, STEMS, scale_row_id
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +37,12 @@ SIGNALS: tuple[str, ...] = ("mix", *STEMS, "accomp")
 """What gets encoded per track: the mix, each stem, and the accompaniment x_mix − x_vocals."""
 
 
-def _scale_row(a: float) -> str:
-    return f"scale_{str(a).replace('.', '_')}"
-
-
 ROW_COEFFICIENTS: dict[str, dict[str, float]] = {
     "ae_mix": {"mix": 1.0},
     "additivity": {s: 1.0 for s in STEMS},
     "ae_vocals": {"vocals": 1.0},
     "sep_vocals": {"mix": 1.0, "accomp": -1.0},
-    **{_scale_row(a): {"vocals": a} for a in SCALES},
+    **{scale_row_id(a): {"vocals": a} for a in SCALES},
 }
 """Each model row of the demo table as a linear combination of the encoded signals."""
 MODEL_ROWS: tuple[str, ...] = tuple(r.id for r in ROWS if not r.reference)
