@@ -4,7 +4,8 @@
 
 Host and port follow GRADIO_SERVER_NAME / GRADIO_SERVER_PORT; LINCAE_CACHE_DIR moves the cache.
 `--musdb PATH` (or LINCAE_MUSDB_DIR) offers a local MUSDB18-HQ folder; `--max-seconds N` (or LINCAE_MAX_SECONDS)
-sets the longest upload or segment (30 s by default).
+sets the longest upload or segment (30 s by default). `--cpu-bf16` (LINCAE_CPU_BF16=1) decodes in bf16 on a
+CPU; `--compile` (LINCAE_COMPILE=1) compiles the official decoders.
 """
 from __future__ import annotations
 

