@@ -233,6 +233,18 @@ def test_progress_is_reported(tmp_path):
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
 
 
+def test_long_tables_report_each_pass(tmp_path):
+    calls = []
+    make_engine(tmp_path, IdentityAE()).track_table(
+        make_track(seconds=5.0), "identity", progress=lambda f, desc="": calls.append((f, desc))
+    )
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions)
+    descs = [d for _, d in calls]
+    assert [d for d in descs if "encoded" in d] == [f"identity: encoded {k}/6" for k in (2, 4, 6)]
+    assert [d for d in descs if "decoded" in d] == [f"identity: decoded {k}/7" for k in range(1, 8)]
+
+
 def test_stems_order_is_the_track_order():
     assert SIGNALS == ("mix", *STEMS, "accomp")
 

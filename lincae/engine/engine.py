@@ -97,6 +97,11 @@ def _is_oom(err: BaseException) -> bool:
     return isinstance(err, torch.OutOfMemoryError) or "out of memory" in message or "can't allocate" in message
 
 
+def _reporter(progress: Progress, start: float, end: float, what: str) -> Callable[[int, int], object]:
+    """Pass-by-pass progress between `start` and `end`: "<what> 3/7"."""
+    return lambda done, total: progress(start + (end - start) * done / total, desc=f"{what} {done}/{total}")
+
+
 def _flag(value: bool | None, env: str) -> bool:
     """`value`, or when None whether the environment variable `env` is 1."""
     return os.environ.get(env, "0") == "1" if value is None else value
@@ -121,13 +126,13 @@ class Engine:
 
     device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None:
     `$LINCAE_CACHE_DIR` or `~/.cache/lincae`). memory_bytes: bound of the in-memory LRU. cpu_bf16: decode
-    under bf16 autocast on CPU (~2.3× faster, ~35 dB from fp32; None: `$LINCAE_CPU_BF16` = 1). compile:
-    compile decoders that support it with TorchInductor (~1.5× faster after a minute or two of compilation
+    under bf16 autocast on CPU (~2.2× faster, ~33 dB from fp32; None: `$LINCAE_CPU_BF16` = 1). compile:
+    compile decoders that support it with TorchInductor (~1.4× faster after a minute or two of compilation
     per input shape; None: `$LINCAE_COMPILE` = 1). max_batch_seconds: most audio (items × chunk length) per
     forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small passes on CPU, where big ones are
-    slower, up to 60 s on a GPU); on a GPU an out-of-memory error also halves the batch. max_chunk_seconds: longer audio is processed in
-    overlapping chunks (a model's own `max_chunk_size`, in samples, is a further limit). loader:
-    `(name, device) -> Autoencoder`, the registry by default.
+    slower; up to 60 s on a GPU); on a GPU an out-of-memory error also halves the passes. max_chunk_seconds:
+    longer audio is processed in overlapping chunks (a model's own `max_chunk_size`, in samples, is a further
+    limit). loader: `(name, device) -> Autoencoder`, the registry by default.
 
     The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
     per-pass limit) gets it raised so that one engine batch is one network pass. A model with a
@@ -219,11 +224,21 @@ class Engine:
 
     # --- forward passes (callers hold the model's lock) ------------------------------------------------
 
-    def _batched(self, fn: Callable[[np.ndarray], np.ndarray], items: np.ndarray, per_pass: int) -> np.ndarray:
-        """Run `fn` over `items` in batches of `per_pass`, halving on out-of-memory."""
-        while True:
+    def _batched(
+        self,
+        fn: Callable[[np.ndarray], np.ndarray],
+        items: np.ndarray,
+        per_pass: int,
+        report: Callable[[int, int], object] | None = None,
+    ) -> np.ndarray:
+        """Run `fn` over `items` in passes of at most `per_pass` items, halving the passes on out-of-memory
+        (finished passes are kept); `report(items done, items)` after each pass."""
+        out: list[np.ndarray] = []
+        done = 0
+        while done < len(items):
+            batch = items[done : done + per_pass]
             try:
-                return np.concatenate([fn(items[i : i + per_pass]) for i in range(0, len(items), per_pass)])
+                out.append(fn(batch))
             except (RuntimeError, torch.OutOfMemoryError) as err:
                 if per_pass == 1 or not _is_oom(err):
                     raise
@@ -231,8 +246,15 @@ class Engine:
                 log.warning("out of memory: retrying with %d items per pass", per_pass)
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
+                continue
+            done += len(batch)
+            if report is not None:
+                report(done, len(items))
+        return np.concatenate(out)
 
-    def _encode_signals(self, model: Autoencoder, track: Track, plan: ChunkPlan) -> dict[str, np.ndarray]:
+    def _encode_signals(
+        self, model: Autoencoder, track: Track, plan: ChunkPlan, report: Callable[[int, int], object] | None = None
+    ) -> dict[str, np.ndarray]:
         audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
         x = np.stack([resample(audio[s], track.sample_rate, model.sample_rate) for s in SIGNALS])
         chunks = split(fit_length(x, plan.length), plan).reshape(-1, plan.chunk)  # [signals·n, chunk]
@@ -240,12 +262,19 @@ class Engine:
             lambda b: _encode_pass(model, b, self.device),
             chunks,
             self._items_per_pass(model, plan, len(chunks), "encode"),
+            report,
         )
         z = z.reshape(len(SIGNALS), plan.n, *z.shape[1:])
         return {s: z[i] for i, s in enumerate(SIGNALS)}
 
     def _decode_latents(
-        self, model: Autoencoder, track: Track, plan: ChunkPlan, z: np.ndarray, seed: int
+        self,
+        model: Autoencoder,
+        track: Track,
+        plan: ChunkPlan,
+        z: np.ndarray,
+        seed: int,
+        report: Callable[[int, int], object] | None = None,
     ) -> list[tuple[np.ndarray, bool]]:
         """`z`: [items, n, ...] → per item (audio at the track's rate and length, had NaN/inf)."""
         flat = np.ascontiguousarray(z.reshape(-1, *z.shape[2:]), dtype=np.float32)
@@ -253,6 +282,7 @@ class Engine:
             lambda b: _decode_pass(model, b, plan.chunk, seed, self.precision),
             flat,
             self._items_per_pass(model, plan, len(flat), "decode"),
+            report,
         )
         y = overlap_add(y.reshape(len(z), plan.n, -1), plan)
         out = []
@@ -276,9 +306,11 @@ class Engine:
             hit = self.cache.get(key)  # another thread may have computed it while we waited
             if hit is not None:
                 return hit
+            report = None
             if progress is not None:
                 progress(0.0, desc=f"{model_name}: encoding")
-            return self.cache.put(key, self._encode_signals(model, track, self._plan(model, track)))
+                report = _reporter(progress, 0.0, 0.3, f"{model_name}: encoded")
+            return self.cache.put(key, self._encode_signals(model, track, self._plan(model, track), report))
 
     def track_table(
         self, track: Track, model_name: str, seed: int = 0, progress: Progress | None = None
@@ -293,10 +325,12 @@ class Engine:
             with slot.lock:
                 hit = self.cache.get(key)
                 if hit is None:
+                    report = None
                     if progress is not None:
-                        progress(0.5, desc=f"{model_name}: decoding {len(MODEL_ROWS)} rows")
+                        progress(0.3, desc=f"{model_name}: decoding {len(MODEL_ROWS)} rows")
+                        report = _reporter(progress, 0.3, 1.0, f"{model_name}: decoded")
                     stacked = np.stack([ops.combine(ROW_COEFFICIENTS[r], z) for r in MODEL_ROWS])
-                    decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed)
+                    decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed, report)
                     entry = {r: audio for r, (audio, _) in zip(MODEL_ROWS, decoded)}
                     entry["nonfinite"] = np.array([bad for _, bad in decoded], dtype=bool)
                     hit = self.cache.put(key, entry)
