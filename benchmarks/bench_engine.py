@@ -8,7 +8,7 @@
 weights (served through a local mirror of the Hub layout, as `LINCAE_WEIGHTS_DIR`), computed by
   - the reference: the official demo's straightforward loop over `linear_cae.Autoencoder`, one `encode` per
     signal and one `decode` per row, each decode seeded with `torch.manual_seed(seed)`;
-  - the engine (one batched encode, one batched decode, channels-last decoder) in fp32, in fp32 with the
+  - the engine (its CPU batch policy, channels-last decoder) in fp32, in fp32 with the
     decoder compiled, with the decoder in bf16, and in bf16 compiled (the encoder is fp32 in every case);
 and compares outputs row by row. `cached`: the same engine serving a table again, from memory and from
 disk after a restart. `embedded`: real-time factor of the bundled models.

@@ -65,3 +65,26 @@ def test_compiled_decoder_computes_the_same_table(engine_factory, track) -> None
     assert hasattr(generator.forward_generator, "_torchdynamo_orig_callable")  # compiled, not eager
     for row in MODEL_ROWS:
         assert metrics.snr(eager[row], compiled[row]) > 80, row
+
+
+def test_the_page_table_gets_the_official_column(engine_factory, track, tmp_path) -> None:
+    """With a local weight mirror the real registry lists `lin-cae` as playable and the page's table fills its
+    column with the engine's audio."""
+    import json
+    from urllib.parse import unquote
+
+    import soundfile as sf
+
+    from lincae.registry import list_models
+    from ui.tables import TableBuilder
+
+    engine = engine_factory()
+    models = list_models()
+    assert {m.name: m.available for m in models}["lin-cae"]
+    builder = TableBuilder(engine, models, {track.id: track}.__getitem__, cells_dir=tmp_path / "cells", seed=SEED)
+    value = json.loads(list(builder.updates(track.id))[-1].value)
+    expected = engine.track_table(track, "lin-cae", seed=SEED)
+    for row in MODEL_ROWS:
+        cell = value["cells"][row]["lin-cae"]
+        audio, _ = sf.read(unquote(cell["url"].removeprefix("gradio_api/file=")), dtype="float32")
+        assert metrics.snr(expected[row], audio * cell["gain"]) > 40, row  # 16-bit files

@@ -1,9 +1,12 @@
 """The engine: every piece of model audio the app plays comes from here.
 
-Per (track, model) the six signals are encoded in one batched pass and kept (`latents`); a track table's
-seven rows are latent combinations decoded in one batched pass with one shared seed (`track_table`); any
+Per (track, model) the six signals are encoded in batched passes and kept (`latents`); a track table's
+seven rows are latent combinations decoded in batched passes with one shared seed (`track_table`); any
 other combination of stems is one more decode of cached latents (`decode_combination`). Results go through
 a two-level cache keyed by what they depend on, so nothing is computed twice, across restarts too.
+
+Passes: on a GPU, 6 encodes and 7 decodes of a short track are one pass each; on a CPU, where batching long
+items is slower, passes hold at most a few seconds of audio (`BATCH_SECONDS`).
 
 Noise: a stochastic decoder gets one seed per call, and the `Autoencoder` contract is that every item of a
 batch decoded with seed s equals the same latent decoded alone with seed s. Batching and splitting into
