@@ -1,6 +1,6 @@
 """Benchmark the engine against the reference loop, and the cache, on this machine.
 
-    python benchmarks/bench_engine.py official [--seconds 6] [--no-bf16] [--no-compile]   # heavy: minutes on a CPU
+    python benchmarks/bench_engine.py official [--seconds 6] [--no-bf16] [--no-compile] [--device cuda]
     python benchmarks/bench_engine.py cached
     python benchmarks/bench_engine.py embedded
 
@@ -10,7 +10,8 @@ weights (served through a local mirror of the Hub layout, as `LINCAE_WEIGHTS_DIR
     signal and one `decode` per row, each decode seeded with `torch.manual_seed(seed)`;
   - the engine (its CPU batch policy, channels-last decoder) in fp32, in fp32 with the
     decoder compiled, with the decoder in bf16, and in bf16 compiled (the encoder is fp32 in every case);
-and compares outputs row by row. `cached`: the same engine serving a table again, from memory and from
+    with `--device cuda`: the engine with its GPU policy (decoder under autocast), plain and compiled;
+and compares outputs row by row. Heavy: ~15 minutes on 2 CPU cores. `cached`: the same engine serving a table again, from memory and from
 disk after a restart. `embedded`: real-time factor of the bundled models.
 Results print as JSON.
 """
@@ -66,6 +67,7 @@ def machine() -> dict:
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
 
 
@@ -113,18 +115,18 @@ def reversed_track(track: Track) -> Track:
 
 
 def reference_table(ref, track: Track, seed: int) -> tuple[dict[str, np.ndarray], dict]:
-    """The official demo's loop: one encode per signal, one seeded decode per row."""
+    """The official demo's loop: one encode per signal, one seeded decode per row, on the module's device."""
     audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
     length = track.num_samples
     with torch.no_grad():
         start, cpu = time.perf_counter(), time.process_time()
-        z = {s: ref.encode(torch.from_numpy(audio[s])[None]) for s in SIGNALS}
+        z = {s: ref.encode(torch.from_numpy(audio[s])[None].to(ref.device)) for s in SIGNALS}
         encode_s = time.perf_counter() - start
         out = {}
         for row in MODEL_ROWS:
             latent = sum(c * z[s] for s, c in ROW_COEFFICIENTS[row].items())
             torch.manual_seed(seed)
-            out[row] = ref.decode(latent, full_length=length)[0].numpy()
+            out[row] = ref.decode(latent, full_length=length)[0].float().cpu().numpy()
     timing = {"encode_s": encode_s, "total_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}
     return out, timing
 
@@ -178,7 +180,7 @@ def run_official(args: argparse.Namespace) -> dict:
         write_mirror(tmp / "mirror", SMALL_GENERATOR if args.small else GENERATOR)
         os.environ["LINCAE_WEIGHTS_DIR"] = str(tmp / "mirror")
         files = type(FILE_NAMES)(*(tmp / "mirror" / hub_folder(MODEL) / f for f in FILE_NAMES))
-        ref = build_module(MODEL, files)
+        ref = build_module(MODEL, files).to(args.device)
         result["parameters"] = sum(p.numel() for p in ref.parameters())
 
         result["load_before_reference"] = uptime()
@@ -187,17 +189,20 @@ def run_official(args: argparse.Namespace) -> dict:
         print(json.dumps(result["reference"]), flush=True)
 
         warm_up = reversed_track(track)
-        variants = {"engine_fp32": {}, "engine_fp32_compiled": {"compile": True},
-                    "engine_bf16": {"cpu_bf16": True}, "engine_bf16_compiled": {"cpu_bf16": True, "compile": True}}
+        variants = ({"engine_fp32": {}, "engine_fp32_compiled": {"compile": True}, "engine_bf16": {"cpu_bf16": True},
+                     "engine_bf16_compiled": {"cpu_bf16": True, "compile": True}}
+                    if args.device == "cpu" else {"engine_autocast": {}, "engine_autocast_compiled": {"compile": True}})
         for name, options in variants.items():
             if (args.no_bf16 and options.get("cpu_bf16")) or (args.no_compile and options.get("compile")):
                 continue
             result[f"load_before_{name}"] = uptime()
-            engine = Engine(device="cpu", cache_dir=str(tmp / name), **{"compile": False, "cpu_bf16": False, **options})
+            engine = Engine(device=args.device, cache_dir=str(tmp / name),
+                            **{"compile": False, "cpu_bf16": False, **options})
             table, timing = timed_table(engine, track, args.seed, warm_up)
             result[name] = {**timing, **compare(reference, table),
                             "cpu_speed_up": result["reference"]["cpu_s"] / timing["cpu_s"],
                             "wall_speed_up": result["reference"]["total_s"] / timing["total_s"],
+                            "rows_realtime_factor": len(MODEL_ROWS) * track.duration / timing["total_s"],
                             "max_mrstft_vs_reference": max(metrics.mrstft(reference[r], table[r]) for r in MODEL_ROWS)}
             print(json.dumps({name: result[name]}), flush=True)
             if name == "engine_fp32":
@@ -206,6 +211,8 @@ def run_official(args: argparse.Namespace) -> dict:
             del engine
     result["load_after"] = uptime()
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    if torch.cuda.is_available():
+        result["peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 2**30
     return result
 
 
@@ -268,6 +275,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-bf16", action="store_true", help="skip the bf16 engine runs")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled engine runs")
+    parser.add_argument("--device", default="cpu", help="`official` on this device, e.g. cuda (default cpu)")
     parser.add_argument("--small", action="store_true", help="a tiny network: checks the benchmark, not the speed")
     args = parser.parse_args()
     run = {"official": run_official, "cached": run_cached, "embedded": run_embedded}[args.what]
