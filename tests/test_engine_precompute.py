@@ -42,3 +42,24 @@ def test_precompute_warms_every_track_for_every_available_model(tmp_path, monkey
 def test_precompute_rejects_an_unknown_model(monkeypatch):
     monkeypatch.setattr("lincae.registry.list_models", lambda probe=False: [info("a")])
     assert main(["precompute", "--models", "nope"]) == 2
+
+
+def test_precompute_flags_reach_the_engine(tmp_path, monkeypatch):
+    compiled = []
+
+    class FastAE(IdentityAE):
+        def speed_up_decoder(self, compile: bool = False) -> None:
+            compiled.append(compile)
+
+    monkeypatch.setattr("lincae.registry.list_models", lambda probe=False: [info("a")])
+    monkeypatch.setattr("lincae.registry.load_model", lambda name, device=None: FastAE("a"))
+    monkeypatch.setattr("lincae.data.library.list_tracks", lambda: [TrackInfo("t1", "", "", "")])
+    monkeypatch.setattr("lincae.data.library.load_track", track)
+    assert main(["precompute", "--cache-dir", str(tmp_path), "--device", "cpu", "--cpu-bf16", "--compile"]) == 0
+    assert compiled == [True]
+
+    # the bf16 table is what an app started with --cpu-bf16 finds; an fp32 engine does not
+    for bf16, cached in ((True, True), (False, False)):
+        fresh = IdentityAE("a")
+        Engine(device="cpu", cache_dir=tmp_path, cpu_bf16=bf16, loader=lambda n, d: fresh).track_table(track("t1"), "a")
+        assert (fresh.decode_batches == []) == cached
