@@ -166,9 +166,9 @@ def apply_cli_args(argv: Sequence[str]) -> None:
     parser.add_argument("--max-seconds", type=float, metavar="N",
                         help=f"longest upload or segment, in seconds (default 30); same as ${MAX_SECONDS_ENV}")
     parser.add_argument("--cpu-bf16", action="store_true",
-                        help="decode in bf16 on CPU: ~2.3× faster, ~35 dB from fp32; same as LINCAE_CPU_BF16=1")
+                        help="decode in bf16 on CPU: ~2.2× faster, ~33 dB from fp32; same as LINCAE_CPU_BF16=1")
     parser.add_argument("--compile", action="store_true",
-                        help="compile the official decoders (minutes at first, then ~1.5× faster); "
+                        help="compile the official decoders (minutes at first, then ~1.4× faster); "
                              "same as LINCAE_COMPILE=1")
     args = parser.parse_args(argv)
     for flag, variable in ((args.cpu_bf16, "LINCAE_CPU_BF16"), (args.compile, "LINCAE_COMPILE")):

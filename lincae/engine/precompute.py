@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", help="cache root (default: $LINCAE_CACHE_DIR or ~/.cache/lincae)")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--cpu-bf16", action="store_true",
-                        help="decode in bf16 on CPU (~2.3× faster, ~35 dB from fp32; latents stay fp32)")
+                        help="decode in bf16 on CPU (~2.2× faster, ~33 dB from fp32; latents stay fp32)")
     parser.add_argument("--compile", action="store_true", help="compile decoders that support it (TorchInductor)")
 
 

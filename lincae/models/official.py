@@ -94,13 +94,13 @@ class OfficialAutoencoder:
         return self
 
     def speed_up_decoder(self, compile: bool = False) -> None:
-        """Decode faster without changing the model (outputs agree with the package's to ~90 dB, not bit for bit).
+        """Decode faster without changing the model (outputs agree with the package's to 80–90 dB, not bit for bit).
 
-        The decoder's convolution weights go channels-last, which oneDNN and cuDNN run faster (~1.27× per
-        decode on a 2-core CPU); the encoder keeps its layout, because channels-last made its latents 300×
-        less accurate. With `compile`, the sampler's network step is compiled by TorchInductor with frozen
-        weights: about 1.5× faster again on CPU in fp32, after one to two minutes of compilation per input
-        shape.
+        The decoder's convolution weights go channels-last, which oneDNN and cuDNN run faster (1.2× per decode
+        on a 2-core CPU); the encoder keeps its layout, because channels-last made its latents 300× less
+        accurate. With `compile`, the sampler's network step is compiled by TorchInductor with frozen weights:
+        1.2× faster again on CPU in fp32 (whole tables: 1.43× the package's loop), after a minute or two of
+        compilation for the first input shapes. Numbers: docs/BENCHMARKS.md.
         """
         g = self.module.generator
         for name, child in g.named_children():
