@@ -12,11 +12,15 @@ Latents: `[B, 64, L]`, or `[B, chunks, 64, L]` when `max_chunk_size` is set and 
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 import yaml
+
+log = logging.getLogger(__name__)
 
 HUB_REPO = "BernardoTorres/linear_consistency_autoencoders"
 HASHES: dict[str, str] = {"lin-cae": "0a3afbec", "lin-cae-2": "2f4c6d21", "m2l": "1511f18a"}
@@ -62,6 +66,8 @@ class OfficialAutoencoder:
         self.name: str = module.name
         self.sample_rate: int = module.sample_rate or 44100
         self.weights_hash = weights_hash
+        self.decoder_compiled = False
+        """Whether decoding runs compiled code: after `speed_up_decoder(compile=True)`, unless compiling failed."""
 
     @property
     def device(self) -> torch.device:
@@ -100,14 +106,33 @@ class OfficialAutoencoder:
         on a 2-core CPU); the encoder keeps its layout, because channels-last made its latents 300× less
         accurate. With `compile`, the sampler's network step is compiled by TorchInductor with frozen weights:
         1.2× faster again on CPU in fp32 (whole tables: 1.43× the package's loop), after a minute or two of
-        compilation for the first input shapes. Numbers: docs/BENCHMARKS.md.
+        compilation for the first input shapes. Numbers: docs/BENCHMARKS.md. Where compilation fails (no C++
+        compiler or Python headers, say), decoding goes on without it and `decoder_compiled` says so.
         """
         g = self.module.generator
         for name, child in g.named_children():
             if name != "encoder":
                 child.to(memory_format=torch.channels_last)
         if compile:
-            g.forward_generator = torch.compile(g.forward_generator, options={"freezing": True})
+            g.forward_generator = self._compiled_or_eager(g.forward_generator)
+
+    def _compiled_or_eager(self, fn: Callable) -> Callable:
+        """`fn` compiled by TorchInductor (weights frozen); if compiling fails, `fn` itself from then on."""
+        from torch._dynamo.exc import TorchDynamoException
+
+        compiled = torch.compile(fn, options={"freezing": True})
+        self.decoder_compiled = True
+
+        def run(*args, **kwargs):
+            if self.decoder_compiled:
+                try:
+                    return compiled(*args, **kwargs)
+                except TorchDynamoException as err:
+                    self.decoder_compiled = False
+                    log.warning("%s: compiling the decoder failed, decoding without it (%s)", self.name, err)
+            return fn(*args, **kwargs)
+
+        return run
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2:
@@ -173,3 +198,4 @@ class OfficialAutoencoder:
             pred = m.generator.forward_generator(latents, x, sigma)
             x = d.reverse_step(pred, noise[1 + k], d.get_sigma(steps - k, steps + 1))
         return m.frontend.to_waveform(pred)
+
