@@ -100,9 +100,15 @@ def _is_oom(err: BaseException) -> bool:
     return isinstance(err, torch.OutOfMemoryError) or "out of memory" in message or "can't allocate" in message
 
 
-def _reporter(progress: Progress, start: float, end: float, what: str) -> Callable[[int, int], object]:
-    """Pass-by-pass progress between `start` and `end`: "<what> 3/7"."""
-    return lambda done, total: progress(start + (end - start) * done / total, desc=f"{what} {done}/{total}")
+def _stage(
+    progress: Progress | None, start: float, end: float, desc: str, done_desc: str
+) -> Callable[[int, int], object] | None:
+    """Report `desc` at `start`; return the pass-by-pass reporter up to `end` ("<done_desc> 3/7"), or None
+    when nobody listens."""
+    if progress is None:
+        return None
+    progress(start, desc=desc)
+    return lambda done, total: progress(start + (end - start) * done / total, desc=f"{done_desc} {done}/{total}")
 
 
 def _flag(value: bool | None, env: str) -> bool:
@@ -309,10 +315,7 @@ class Engine:
             hit = self.cache.get(key)  # another thread may have computed it while we waited
             if hit is not None:
                 return hit
-            report = None
-            if progress is not None:
-                progress(0.0, desc=f"{model_name}: encoding")
-                report = _reporter(progress, 0.0, 0.3, f"{model_name}: encoded")
+            report = _stage(progress, 0.0, 0.3, f"{model_name}: encoding", f"{model_name}: encoded")
             return self.cache.put(key, self._encode_signals(model, track, self._plan(model, track), report))
 
     def track_table(
@@ -328,10 +331,8 @@ class Engine:
             with slot.lock:
                 hit = self.cache.get(key)
                 if hit is None:
-                    report = None
-                    if progress is not None:
-                        progress(0.3, desc=f"{model_name}: decoding {len(MODEL_ROWS)} rows")
-                        report = _reporter(progress, 0.3, 1.0, f"{model_name}: decoded")
+                    report = _stage(progress, 0.3, 1.0, f"{model_name}: decoding {len(MODEL_ROWS)} rows",
+                                    f"{model_name}: decoded")
                     stacked = np.stack([ops.combine(ROW_COEFFICIENTS[r], z) for r in MODEL_ROWS])
                     decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed, report)
                     entry = {r: audio for r, (audio, _) in zip(MODEL_ROWS, decoded)}
