@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+import sysconfig
+
 import numpy as np
 import pytest
 import torch
@@ -29,7 +32,8 @@ def engine_factory(offline_hub: Path, official_mirror: Path, monkeypatch: pytest
 
 
 def package_loop(reference: torch.nn.Module, track: Track) -> dict[str, np.ndarray]:
-    """The official demo's way: one encode per signal, one `torch.manual_seed`-ed decode per row."""
+    """The official demo's way: one encode per signal, one `torch.manual_seed`-ed decode per row (chunked by
+    the package when the reference has a `max_chunk_size`)."""
     audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
     with torch.inference_mode():
         z = {s: reference.encode(torch.from_numpy(audio[s])[None]) for s in SIGNALS}
@@ -48,6 +52,28 @@ def test_table_is_the_package_loop(engine_factory, official_reference, track) ->
         assert metrics.snr(expected[row], table[row]) > 80, row  # channels-last decoder: rounding only
 
 
+def test_long_inputs_are_chunked_as_the_package_chunks_them(engine_factory, official_reference, track) -> None:
+    """Past the engine's chunk limit every chunk gets its own noise, as in the package's chunked decode."""
+    chunk_seconds = 0.1  # 4410 samples: the 11025-sample track is 3 overlapping chunks
+    official_reference.max_chunk_size = int(chunk_seconds * 44100)
+    expected = package_loop(official_reference, track)
+    engine = engine_factory(max_chunk_seconds=chunk_seconds)
+    table = engine.track_table(track, "lin-cae", seed=SEED)
+    assert engine.latents(track, "lin-cae")["mix"].shape[:2] == (1, 3)  # [engine items, the model's chunks]
+    for row in MODEL_ROWS:
+        assert table[row].shape == (track.num_samples,)
+        assert metrics.snr(expected[row], table[row]) > 80, row
+
+
+def test_decode_returns_the_length_asked_for(engine_factory) -> None:
+    model = engine_factory().model("lin-cae")
+    for length, chunk in [(5000, None), (5003, None), (9001, 4410), (4411, 4410)]:
+        model.max_chunk_size = chunk
+        z = model.encode(torch.zeros(1, length))
+        assert model.decode(z, length, seed=0).shape == (1, length)
+        assert model.decode(z, length + 700, seed=0).shape == (1, length + 700)
+
+
 def test_bf16_decodes_from_fp32_latents(engine_factory, track) -> None:
     fp32, bf16 = engine_factory(), engine_factory(cpu_bf16=True)
     z32, z16 = fp32.latents(track, "lin-cae"), bf16.latents(track, "lin-cae")
@@ -57,6 +83,16 @@ def test_bf16_decodes_from_fp32_latents(engine_factory, track) -> None:
     assert 15 < min(snrs) and max(snrs) < 80  # close to fp32, and really computed in bf16
 
 
+def _compiler_missing() -> str:
+    """Why TorchInductor cannot build C++ here, or "" when it can (a C++ compiler and Python's headers)."""
+    if not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        return "no C++ compiler (TorchInductor compiles the decoder to C++; apt install g++)"
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
+        return "no Python headers (TorchInductor needs Python.h; apt install python3-dev)"
+    return ""
+
+
+@pytest.mark.skipif(bool(_compiler_missing()), reason=_compiler_missing() or "compiler present")
 def test_compiled_decoder_computes_the_same_table(engine_factory, track) -> None:
     eager = engine_factory().track_table(track, "lin-cae", seed=SEED)
     compiled_engine = engine_factory(compile=True)

@@ -144,7 +144,9 @@ class Engine:
     limit). loader: `(name, device) -> Autoencoder`, the registry by default.
 
     The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
-    per-pass limit) gets it raised so that one engine batch is one network pass. A model with a
+    per-pass limit) gets it raised so that one engine batch is one network pass. A model that
+    `chunks_long_inputs` gets its `max_chunk_size` set to the engine's limit and chunks long signals itself. A
+    model with a
     `speed_up_decoder(compile)` method gets it called once after loading.
     """
 
@@ -194,6 +196,8 @@ class Engine:
                 model = self._loader(name, self.device)
                 if hasattr(model, "max_batch_size"):
                     model.max_batch_size = _UNBOUNDED_BATCH
+                if getattr(model, "chunks_long_inputs", False):
+                    model.max_chunk_size = self._max_chunk(model)
                 if hasattr(model, "speed_up_decoder"):
                     model.speed_up_decoder(compile=self.compile)
                 slot.model = model
@@ -221,9 +225,11 @@ class Engine:
 
     def _plan(self, model: Autoencoder, track: Track) -> ChunkPlan:
         """Chunks at the model's rate; audio shorter than a model's `min_length` is zero-padded to it (and
-        the output trimmed back)."""
+        the output trimmed back). A model that `chunks_long_inputs` gets whole signals: it splits them into
+        chunks of its `max_chunk_size` and gives each chunk its own noise, as its reference code does."""
         length = round(track.num_samples * model.sample_rate / track.sample_rate)
-        return plan_chunks(max(length, getattr(model, "min_length", 0)), self._max_chunk(model))
+        max_chunk = None if getattr(model, "chunks_long_inputs", False) else self._max_chunk(model)
+        return plan_chunks(max(length, getattr(model, "min_length", 0)), max_chunk)
 
     def _items_per_pass(self, model: Autoencoder, plan: ChunkPlan, n_items: int, op: str) -> int:
         seconds = self.batch_seconds[op]

@@ -8,7 +8,9 @@ per seed shared by every item of the batch: each item decodes as it would alone,
 on what it was batched with, and decodes of the same track compare under the same noise.
 
 Latents: `[B, 64, L]`, or `[B, chunks, 64, L]` when `max_chunk_size` is set and the input is longer;
-`decode` accepts back whichever `encode` returned.
+`decode` accepts back whichever `encode` returned. Long inputs are chunked here, as the package chunks them
+(overlapping chunks, each decoded with its own noise, linear crossfade), so the engine hands this model whole
+signals (`chunks_long_inputs`).
 """
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ def build_module(name: str, files: WeightFiles) -> torch.nn.Module:
 
 class OfficialAutoencoder:
     """An `Autoencoder` around the package's model. `max_batch_size` bounds items per network pass."""
+
+    chunks_long_inputs = True
+    """Inputs longer than `max_chunk_size` are split, noised per chunk and crossfaded by the model itself."""
 
     def __init__(self, module: torch.nn.Module, weights_hash: str) -> None:
         self.module = module
@@ -162,11 +167,12 @@ class OfficialAutoencoder:
                     self._sample(latents[i : i + m.max_batch_size], [n[i : i + m.max_batch_size] for n in noise])
                     for i in range(0, latents.shape[0], m.max_batch_size)
                 ]
-            )[..., :samples]
+            )
+            audio = _fit(audio, samples)
             if not chunked:
                 return audio
             step = m.max_chunk_size - int(m.max_chunk_size * m.overlap_percentage)
-            return _overlap_add_crossfade(audio, batch, chunks, step, m.max_chunk_size, length)
+            return _fit(_overlap_add_crossfade(audio, batch, chunks, step, m.max_chunk_size, length), length)
 
     def _draw_noise(self, chunks: int, latent_length: int, seed: int | None) -> list[torch.Tensor]:
         """Initial noise and one noise per sampling step, `[chunks, D, F, W]` each.
@@ -199,3 +205,11 @@ class OfficialAutoencoder:
             x = d.reverse_step(pred, noise[1 + k], d.get_sigma(steps - k, steps + 1))
         return m.frontend.to_waveform(pred)
 
+
+
+def _fit(audio: torch.Tensor, length: int) -> torch.Tensor:
+    """`audio[..., :length]`, zero-padded when the decoder returned fewer samples (inputs that are not a whole
+    number of STFT hops)."""
+    if audio.shape[-1] >= length:
+        return audio[..., :length]
+    return torch.nn.functional.pad(audio, (0, length - audio.shape[-1]))
