@@ -35,6 +35,7 @@ for _k, (_row, _model) in enumerate([(r, m) for r in MODEL_ROWS for m in AVAILAB
 
 LOUD = ("scale_2_0", "toy-baseline")  # louder than full scale: stored scaled down, played at true level
 LOUD_AMPLITUDE = 1.8
+CEILING = 10 ** (-1 / 20)  # the limiter's ceiling, −1 dBFS
 
 
 def tone(freq: float, amplitude: float = 0.3) -> np.ndarray:
@@ -270,14 +271,26 @@ def output_peak(page) -> float:
         return top;""")
 
 
-def test_loud_cell_plays_at_true_level_and_the_limiter_catches_it(page):
+def test_loud_cell_plays_at_true_level_without_the_limiter_and_under_the_ceiling_with_it(page):
     page.locator(".lc-volume").fill("1")
     page.locator(".lc-limiter").click()
     assert page.evaluate("() => window.lincaePlayer.limiterOn") is False
     play(page, *LOUD)
     assert output_peak(page) == pytest.approx(LOUD_AMPLITUDE, abs=0.05)
     page.locator(".lc-limiter").click()
-    assert output_peak(page) < 0.95  # below full scale: nothing clips
+    assert output_peak(page) <= CEILING
+    play(page, "ae_mix", "toy-linear")  # a cell under the ceiling: the limiter leaves it alone
+    assert output_peak(page) == pytest.approx(0.3, abs=0.01)
+
+
+def test_volume_scales_a_loud_cell_under_the_limiter(page):
+    play(page, *LOUD)
+    page.locator(".lc-volume").fill("0.8")
+    loud = output_peak(page)
+    page.locator(".lc-volume").fill("0.1")
+    quiet = output_peak(page)
+    assert loud <= CEILING
+    assert 20 * np.log10(loud / quiet) == pytest.approx(20 * np.log10(8), abs=0.5)
 
 
 @pytest.mark.parametrize("scheme,width", [("dark", 1280), ("light", 390)])

@@ -27,6 +27,29 @@
   const SEEK_STEP = 1; // seconds per arrow key (Shift: 5×)
   const DECODE_CONCURRENCY = 4;
   const DEFAULT_RATE = 44100;
+  const CEILING = Math.pow(10, -1 / 20); // −1 dBFS: with the limiter on, no output sample goes above it
+  const KNEE = 0.75; // below this the limiter is transparent; above it peaks bend smoothly towards the ceiling
+  const LIMITER_HELP =
+    "On: nothing louder than −1 dBFS reaches the speakers, whatever the cell or volume; cells louder than that " +
+    "play with their peak at −1 dBFS. Turning it off is your choice: cells then play at their true level, " +
+    "which can be painfully loud.";
+  const CURVE_POINTS = 8193; // odd, so 0 maps to a curve point; identity below the knee is exact
+
+  /**
+   * The limiter's transfer curve (a WaveShaper): identity up to KNEE, then a tanh knee that approaches CEILING
+   * and never reaches it. Inputs beyond ±1 take the curve's end values, so nothing can pass the ceiling, not even
+   * two loud voices overlapping in a crossfade.
+   */
+  function limiterCurve() {
+    const curve = new Float32Array(CURVE_POINTS);
+    const room = CEILING - KNEE;
+    for (let i = 0; i < CURVE_POINTS; i++) {
+      const x = (2 * i) / (CURVE_POINTS - 1) - 1;
+      const a = Math.abs(x);
+      curve[i] = a <= KNEE ? x : Math.sign(x) * (KNEE + room * Math.tanh((a - KNEE) / room));
+    }
+    return curve;
+  }
 
   function h(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -145,7 +168,7 @@
         role: "note",
         text:
           "Warning: some baselines can produce very loud noise. Start with a low volume; " +
-          "the safety limiter (on by default) caps the peaks.",
+          "the safety limiter (on by default) keeps every sound below −1 dBFS.",
       });
       this.syncBox = h("input", { type: "checkbox", checked: true, class: "lc-sync" });
       this.syncBox.addEventListener("change", () => this.setSync(this.syncBox.checked));
@@ -178,7 +201,7 @@
         { class: "lc-controls" },
         h("label", { title: "Switching cell keeps the playback position" }, this.syncBox, " Sync Playback"),
         h("label", { title: "Loop the clip without a gap" }, this.loopBox, " Loop"),
-        h("label", { title: "Catch loud peaks before they reach the speakers" }, this.limiterBox, " Safety limiter"),
+        h("label", { title: LIMITER_HELP }, this.limiterBox, " Safety limiter"),
         h("label", { class: "lc-volume-label" }, "Volume ", this.volumeInput),
         this.stopButton,
         this.linkButton,
@@ -417,7 +440,7 @@
       this.load(url).then(
         () => {
           if (token !== this.request || !this.playing || this.urlFor(this.row, this.model) !== url) return;
-          this.switchVoice(url, (this.entryFor(this.row, this.model) || {}).gain || 1, null);
+          this.switchVoice(url, this.levelFor(this.row, this.model), null);
           this.refreshCells();
           this.drawWaves();
         },
@@ -479,6 +502,19 @@
       if (!data || !row || !model) return null;
       const rowInfo = data.rows.find((r) => r.id === row);
       return (rowInfo && rowInfo.reference ? data.reference[row] : (data.cells[row] || {})[model]) || null;
+    }
+
+    /**
+     * The gain a cell plays at. `gain` restores its true level (loud files are stored scaled down); with the limiter
+     * on, a cell whose true peak (known from the server) is above the ceiling is brought down to it here, before
+     * the volume, so Volume still scales what is heard and the limiter itself rarely has to act.
+     */
+    levelFor(row, model) {
+      const entry = this.entryFor(row, model) || {};
+      const gain = entry.gain || 1;
+      const peak = entry.peak || gain;
+      const level = this.limiterOn ? gain * Math.min(1, CEILING / peak) : gain;
+      return Number.isFinite(level) ? level : 0;
     }
 
     peaksFor(row, model) {
@@ -580,12 +616,9 @@
         }
         this.master = this.ctx.createGain();
         this.master.gain.value = this.volume;
-        this.limiter = this.ctx.createDynamicsCompressor();
-        this.limiter.threshold.value = -3;
-        this.limiter.knee.value = 0;
-        this.limiter.ratio.value = 20;
-        this.limiter.attack.value = 0.002;
-        this.limiter.release.value = 0.1;
+        this.limiter = this.ctx.createWaveShaper();
+        this.limiter.curve = limiterCurve();
+        this.limiter.oversample = "none"; // oversampling filters could ring above the ceiling
         this.analyser = this.ctx.createAnalyser();
         this.analyser.fftSize = 4096;
         this.limiter.connect(this.analyser);
@@ -707,8 +740,7 @@
         }
         if (token !== this.request) return;
       }
-      const level = (this.entryFor(row, model) || {}).gain || 1;
-      this.switchVoice(url, level, !carry ? 0 : this.playing ? null : this.pausedPos);
+      this.switchVoice(url, this.levelFor(row, model), !carry ? 0 : this.playing ? null : this.pausedPos);
       this.refreshCells();
       this.drawWaves();
     }
@@ -787,7 +819,12 @@
     setLimiter(on) {
       this.limiterOn = Boolean(on);
       this.limiterBox.checked = this.limiterOn;
-      if (this.master) this.routeMaster();
+      if (!this.master) return;
+      this.routeMaster();
+      if (this.playing && this.voice) {
+        this.voice.level = this.levelFor(this.row, this.model);
+        this.voice.gain.gain.setTargetAtTime(this.voice.level, this.ctx.currentTime, 0.005);
+      }
     }
 
     state() {

@@ -27,7 +27,7 @@ def file_url(path: str | Path) -> str:
 
 
 def _cell(cell: Cell) -> dict:
-    return {"url": file_url(cell.path), "peaks": list(cell.peaks), "gain": cell.gain}
+    return {"url": file_url(cell.path), "peaks": list(cell.peaks), "gain": cell.gain, "peak": cell.peak}
 
 
 def player_value(
