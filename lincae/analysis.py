@@ -2,12 +2,8 @@
 
 Everything audible comes from the engine (the table rows and `decode_combination`, all decoded with one
 seed), so the numbers describe exactly what the player plays. A whole analysis is cached in the engine's
-cache under the track's content hash, the model's weights hash and the seed.
-
-What the numbers mean (see `METRICS`): reconstruction is measured against the original audio with spectral
-distances, which are fair to decoders that regenerate phase; waveform SI-SDR only for deterministic models.
-Linearity is measured decode-vs-decode with the shared seed: Dec(a·z) against a·Dec(z), Dec(Σ z) against
-Dec(Enc(Σ x)), Dec(z_mix − z_accomp) against Dec(Enc(x_vocals)).
+cache under the track's content hash, the model's weights hash and the seed. The metrics are those of
+`lincae.table_metrics`, which says what they mean.
 """
 from __future__ import annotations
 
@@ -25,49 +21,15 @@ from lincae import metrics  # noqa: E402
 from lincae.data.track import Track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.cache import cache_key  # noqa: E402
-from lincae.rows import SCALES, STEMS, scale_row_id  # noqa: E402
+from lincae.rows import SCALES, STEMS, get_row, scale_row_id  # noqa: E402
+from lincae.table_metrics import METRIC_KEYS, METRICS, table_metrics  # noqa: E402
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 CURVE_GAINS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 2.5, 3.0)
 """Gains of the homogeneity curve; they include the table's scales so both show the same numbers."""
 if not set(SCALES) <= set(CURVE_GAINS):
     raise RuntimeError("the homogeneity curve must include the table's scales")
 
-
-@dataclass(frozen=True)
-class Metric:
-    key: str
-    label: str
-    higher_is_better: bool
-    good: str  # one line: what a good value is
-
-
-def _scale_key(a: float) -> str:
-    return f"homogeneity_{str(a).replace('.', '_')}"
-
-
-METRICS: tuple[Metric, ...] = (
-    Metric("recon_spectral_snr", "Recon. spectral SNR (dB)", True,
-           "SNR of STFT magnitudes, Dec(Enc(mix)) vs the mix: above 10 dB is close, 20 dB+ near transparent."),
-    Metric("recon_mrstft", "Recon. MR-STFT", False,
-           "Multi-resolution STFT distance to the mix: 0 is identical; below 1 is good, above 2 poor."),
-    Metric("recon_mel", "Recon. mel distance", False,
-           "Multi-scale mel distance to the mix: 0 is identical; lower is better."),
-    Metric("recon_si_sdr", "Recon. SI-SDR (dB)", True,
-           "Waveform SI-SDR, deterministic models only (generative decoders regenerate phase): above 10 dB is good."),
-    Metric("additivity_snr", "Additivity SNR (dB)", True,
-           "Dec(Σ z_stem) vs Dec(Enc(mix)), same seed: above 15 dB means latent sums mix like audio."),
-    Metric("separation_snr", "Separation SNR (dB)", True,
-           "Dec(z_mix − z_accomp) vs Dec(Enc(vocals)), same seed: above 10 dB separates; below 0 fails."),
-    Metric("separation_origin_snr", "Separation + origin (dB)", True,
-           "As above with Enc(silence) added back (the coefficients sum to 0): higher is better."),
-    *(
-        Metric(_scale_key(a), f"Homogeneity ×{a} (dB)", True,
-               f"Dec({a}·z_vocals) vs {a}·Dec(z_vocals), same seed: above 15 dB scales like a gain.")
-        for a in SCALES
-    ),
-)
-METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 
 HOMOGENEITY_GOOD = "Good: a flat line high up (above 15 dB) at every gain; a dip means that gain distorts."
 ADDITIVITY_GOOD = ("Good: the solid line (latents summed) on the dashed one (the sum encoded); "
@@ -86,16 +48,9 @@ class ModelAnalysis:
     additivity: dict[int, tuple[float, float]]  # k stems → spectral SNR (dB) vs Σ x of (Dec(Σ z), Dec(Enc(Σ x)))
 
 
-def reference_audio(track: Track, row: str) -> np.ndarray:
+def reference_audio(track: Track, row_id: str) -> np.ndarray:
     """What a row of the demo table should sound like: the original audio it approximates."""
-    if row in ("gt_mix", "ae_mix", "additivity"):
-        return track.mix
-    if row in ("gt_vocals", "ae_vocals", "sep_vocals"):
-        return track.stems["vocals"]
-    for a in SCALES:
-        if row == scale_row_id(a):
-            return (a * track.stems["vocals"]).astype(np.float32)
-    raise KeyError(f"unknown row {row!r}")
+    return get_row(row_id).original_audio(track)
 
 
 def partial_track(track: Track, k: int) -> Track:
@@ -106,35 +61,15 @@ def partial_track(track: Track, k: int) -> Track:
                  sample_rate=track.sample_rate)
 
 
-def _is_deterministic(engine: Engine, track: Track, model: str, seed: int, decoded: np.ndarray) -> bool:
-    """Whether another seed decodes Enc(mix) to the same audio."""
-    other = engine.decode_combination(track, model, {"mix": 1.0}, seed=seed + 1)
-    return bool(np.allclose(other, decoded, rtol=0.0, atol=1e-5))
-
-
 def _compute(engine: Engine, track: Track, model: str, seed: int) -> ModelAnalysis:
     table = engine.track_table(track, model, seed=seed)
-    mix = track.mix
     recon, ae_vocals = table["ae_mix"], table["ae_vocals"]
-    deterministic = _is_deterministic(engine, track, model, seed, recon)
-    separated_origin = engine.decode_combination(track, model, {"mix": 1.0, "accomp": -1.0}, seed=seed,
-                                                 origin_correction=True)
-    values = {
-        "recon_spectral_snr": metrics.spectral_snr(mix, recon),
-        "recon_mrstft": metrics.mrstft(mix, recon),
-        "recon_mel": metrics.mel_distance(mix, recon, track.sample_rate),
-        "recon_si_sdr": metrics.si_sdr(mix, recon) if deterministic else math.nan,
-        "additivity_snr": metrics.snr(recon, table["additivity"]),
-        "separation_snr": metrics.snr(ae_vocals, table["sep_vocals"]),
-        "separation_origin_snr": metrics.snr(ae_vocals, separated_origin),
-    }
+    values = table_metrics(engine, track, model, seed)
     homogeneity = {}
     for a in CURVE_GAINS:
-        row = scale_row_id(a)
-        scaled = table[row] if row in table else engine.decode_combination(track, model, {"vocals": a}, seed=seed)
+        row_id = scale_row_id(a)
+        scaled = table[row_id] if row_id in table else engine.decode_combination(track, model, {"vocals": a}, seed=seed)
         homogeneity[a] = metrics.snr(scaled, a * ae_vocals)
-    for a in SCALES:
-        values[_scale_key(a)] = homogeneity[a]
     additivity = {}
     for k in range(1, len(STEMS) + 1):
         target = np.sum([track.stems[s] for s in STEMS[:k]], axis=0)
@@ -146,7 +81,7 @@ def _compute(engine: Engine, track: Track, model: str, seed: int) -> ModelAnalys
             summed = engine.decode_combination(track, model, {s: 1.0 for s in STEMS[:k]}, seed=seed)
             encoded = engine.decode_combination(partial_track(track, k), model, {"mix": 1.0}, seed=seed)
         additivity[k] = (metrics.spectral_snr(target, summed), metrics.spectral_snr(target, encoded))
-    return ModelAnalysis(model, deterministic, values, homogeneity, additivity)
+    return ModelAnalysis(model, engine.model(model).deterministic, values, homogeneity, additivity)
 
 
 def analyse(engine: Engine, track: Track, model: str, seed: int = 0) -> ModelAnalysis:

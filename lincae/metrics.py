@@ -1,15 +1,16 @@
-"""Distances and linearity measures that mean something for generative decoders.
+"""Distances between two signals, including those that mean something for generative decoders.
 
 A consistency decoder regenerates phase, so waveform SNR against the original is near 0 dB even for a good
 reconstruction. Spectral distances (multi-resolution STFT, mel) and decode-vs-decode comparisons with a
-shared noise seed are the meaningful ones; waveform SNR / SI-SDR are here for deterministic models.
+shared noise seed are the meaningful ones (`lincae.table_metrics` uses them); waveform SNR / SI-SDR are here
+for deterministic models.
 
 All functions take mono float arrays (numpy, or anything `np.asarray` accepts) and return a float; the
 reference comes first. Decibel measures are clamped by `EPS` so that silence gives a finite number.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -56,14 +57,6 @@ def si_sdr(ref, est) -> float:
     return _db(np.sum(target**2), np.sum((e - target) ** 2))
 
 
-def rel_l2(ref, est) -> float:
-    """‖ref − est‖ / ‖ref‖ over all elements (any shape: latents too)."""
-    r, e = np.asarray(ref, dtype=np.float64), np.asarray(est, dtype=np.float64)
-    if r.shape != e.shape:
-        raise ValueError(f"shapes differ: {r.shape} vs {e.shape}")
-    return float(np.linalg.norm(r - e) / (np.linalg.norm(r) + EPS))
-
-
 # --- spectra ----------------------------------------------------------------------------------------
 
 def stft_magnitude(x, n_fft: int, hop: int, win_length: int | None = None) -> np.ndarray:
@@ -99,32 +92,13 @@ def mrstft(ref, est, resolutions: Sequence[tuple[int, int, int]] = MRSTFT_RESOLU
     )
 
 
-def hz_to_mel(f):
-    """Slaney-style mel scale: linear below 1 kHz, logarithmic above."""
-    f = np.asarray(f, dtype=np.float64)
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
-    return np.where(f < min_log_hz, f / f_sp, min_log_mel + np.log(np.maximum(f, min_log_hz) / min_log_hz) / logstep)
-
-
-def mel_to_hz(m):
-    m = np.asarray(m, dtype=np.float64)
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
-    return np.where(m < min_log_mel, m * f_sp, min_log_hz * np.exp(logstep * (m - min_log_mel)))
-
-
 @lru_cache(maxsize=32)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
-    """Triangular, area-normalised (Slaney) mel filters as [n_mels, n_fft // 2 + 1]."""
-    fmax = sample_rate / 2 if fmax is None else fmax
-    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (fft_freqs - lower) / (centre - lower)
-    falling = (upper - fft_freqs) / (upper - centre)
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights *= (2.0 / (upper - lower))  # equal area per band
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """librosa's Slaney mel filters (triangular, equal area) as [n_mels, n_fft // 2 + 1], read-only."""
+    import librosa  # imported on first use: it takes seconds to import, and only mel distances need it
+
+    weights = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney",
+                                  dtype=np.float64)
     weights.flags.writeable = False
     return weights
 
@@ -150,38 +124,3 @@ def spectral_snr(ref, est, n_fft: int = 2048) -> float:
     r, e = _pair(ref, est)
     mr, me = stft_magnitude(r, n_fft, n_fft // 4), stft_magnitude(e, n_fft, n_fft // 4)
     return _db(np.sum(mr**2), np.sum((mr - me) ** 2))
-
-
-# --- the paper's linearity measures -----------------------------------------------------------------
-# `decode` callables must use one fixed noise seed, so that differences come from the latents alone.
-
-Decode = Callable[[np.ndarray], np.ndarray]
-Encode = Callable[[np.ndarray], np.ndarray]
-
-
-def decoder_homogeneity(decode: Decode, z: np.ndarray, gain: float) -> float:
-    """SNR(Dec(a·z), a·Dec(z)) in dB: reference Dec(a·z)."""
-    return snr(decode(z * gain), gain * decode(z))
-
-
-def decoder_additivity(decode: Decode, encode: Encode, sources: Sequence[np.ndarray]) -> float:
-    """SNR(Dec(Σ Enc(x_i)), Dec(Enc(Σ x_i))) in dB: adding latents vs encoding the sum."""
-    latent_sum = sum(encode(x) for x in sources)
-    mix = np.sum(sources, axis=0)
-    return snr(decode(encode(mix)), decode(latent_sum))
-
-
-def separation(decode: Decode, encode: Encode, mix: np.ndarray, target: np.ndarray) -> float:
-    """SNR(Dec(z_mix − z_accomp), Dec(Enc(target))) in dB, with accompaniment = mix − target."""
-    estimate = decode(encode(mix) - encode(mix - target))
-    return snr(decode(encode(target)), estimate)
-
-
-def encoder_homogeneity(encode: Encode, x: np.ndarray, gain: float) -> float:
-    """rel-L2(a·Enc(x), Enc(a·x)): 0 for an exactly homogeneous encoder."""
-    return rel_l2(gain * encode(x), encode(gain * x))
-
-
-def encoder_additivity(encode: Encode, x1: np.ndarray, x2: np.ndarray) -> float:
-    """rel-L2(Enc(x1 + x2), Enc(x1) + Enc(x2)): 0 for an exactly additive encoder."""
-    return rel_l2(encode(x1 + x2), encode(x1) + encode(x2))

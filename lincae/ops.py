@@ -1,12 +1,8 @@
 """Latent operations as pure functions.
 
 Latents are arrays (numpy or torch) of one model and one length; each operation returns a new array.
-`combine` is the general form; the demo's rows are its special cases:
-
-- reconstruct: z_mix
-- additivity:  z_vocals + z_drums + z_bass + z_other
-- separation:  z_mix − z_accomp
-- scaling:     a · z_vocals
+`combine` is the one operation: every row of the demo table (`lincae.rows`) is a weighted sum of latents,
+e.g. separation z_mix − z_accomp and scaling a · z_vocals.
 
 Origin correction: an encoder need not map silence to zero, so a linear combination whose coefficients
 do not sum to one moves the origin. Adding Enc(silence) · (1 − Σ coefficients) puts it back.
@@ -17,23 +13,6 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 Latent = TypeVar("Latent")  # np.ndarray or torch.Tensor: any array that supports + and scalar *
-
-
-def add(a: Latent, b: Latent) -> Latent:
-    return a + b
-
-
-def subtract(a: Latent, b: Latent) -> Latent:
-    return a - b
-
-
-def scale(z: Latent, a: float) -> Latent:
-    return z * float(a)
-
-
-def reconstruct(z: Latent) -> Latent:
-    """The identity: what the decoder of Enc(x) gets."""
-    return z
 
 
 def combine(

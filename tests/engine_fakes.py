@@ -20,6 +20,8 @@ def _unframes(z: torch.Tensor, length: int) -> torch.Tensor:
 class IdentityAE:
     """Exactly linear: Dec(Enc(x)) = x. Counts its calls and the batch sizes it saw."""
 
+    deterministic = True
+
     def __init__(self, name: str = "identity", sample_rate: int = 44100, bias: float = 0.0,
                  max_chunk_size: int | None = None) -> None:
         self.name = name
@@ -42,6 +44,8 @@ class IdentityAE:
 
 class NoisyAE(IdentityAE):
     """Stochastic decoder: adds noise drawn from `seed`, the same for every item of a batch."""
+
+    deterministic = False
 
     def decode(self, z: torch.Tensor, length: int, seed: int | None = None) -> torch.Tensor:
         clean = super().decode(z, length, seed)

@@ -10,10 +10,11 @@ from matplotlib.figure import Figure
 
 from engine_fakes import IdentityAE, NoisyAE
 from lincae import analysis
-from lincae.analysis import CURVE_GAINS, METRIC_KEYS, analyse
+from lincae.analysis import CURVE_GAINS, analyse
 from lincae.data.track import Track
 from lincae.engine import Engine
 from lincae.rows import SCALES, STEMS
+from lincae.table_metrics import METRIC_KEYS
 
 SR = 44100
 

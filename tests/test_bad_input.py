@@ -11,8 +11,9 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from lincae.data.uploads import MAX_SECONDS_ENV, AudioInputError, build_track
+from lincae.data.uploads import AudioInputError, build_track
 from lincae.rows import STEMS
+from lincae.settings import Settings
 from upload_files import SR, served_app, stem_files, tone, write
 
 
@@ -82,16 +83,12 @@ CASES: dict[str, tuple[Callable[[Path], dict[str, Path]], str]] = {
     "start after the end": (start_after_the_end, r"vocals \(vocals.wav\) is 1.00 s long: a segment cannot start at 5 s"),
 }
 START = {"start after the end": 5.0}
-
-
-@pytest.fixture
-def limit_2s(monkeypatch):
-    monkeypatch.setenv(MAX_SECONDS_ENV, "2")
+LIMIT_2S = Settings(max_seconds=2.0)
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with served_app(tmp_path_factory.mktemp("app")) as (url, builder):
+    with served_app(tmp_path_factory.mktemp("app"), settings=LIMIT_2S) as (url, builder):
         yield Client(url, verbose=False), builder
 
 
@@ -105,14 +102,14 @@ def api_files(paths: dict[str, Path]) -> dict:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_library_says_what_is_wrong(case, tmp_path, limit_2s):
+def test_library_says_what_is_wrong(case, tmp_path):
     make, message = CASES[case]
     with pytest.raises(AudioInputError, match=message):
-        build_track(make(tmp_path), start=START.get(case, 0.0))
+        build_track(make(tmp_path), start=START.get(case, 0.0), limit=LIMIT_2S.max_seconds)
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_api_says_what_is_wrong_and_keeps_serving(case, app, good, tmp_path, limit_2s):
+def test_api_says_what_is_wrong_and_keeps_serving(case, app, good, tmp_path):
     client, _ = app
     make, message = CASES[case]
     with pytest.raises(AppError, match=message):
@@ -123,14 +120,11 @@ def test_api_says_what_is_wrong_and_keeps_serving(case, app, good, tmp_path, lim
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_page_handler_raises_a_gradio_error_with_the_message(case, page, tmp_path, limit_2s):
-    """The upload button's handler, called as the page calls it (the limit is read when the page is built:
-    the too-long case uses a file longer than the page's default limit instead)."""
+def test_page_handler_raises_a_gradio_error_with_the_message(case, page, tmp_path):
+    """The upload button's handler, called as the page calls it."""
     handler, _ = page
     make, message = CASES[case]
-    files = stem_files(tmp_path, seconds=31.0) if case == "too long" else make(tmp_path)
-    if case == "too long":
-        message = r"vocals \(vocals.wav\) is 31.0 s long; the limit is 30 s"
+    files = make(tmp_path)
     mode = "mixture+vocals" if "mixture" in files else "stems"
     add_upload = handler("add_upload")
     args = [files.get(k) for k in ("vocals", "drums", "bass", "other", "mixture")]
@@ -149,7 +143,7 @@ def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("page")
     builder = TableBuilder(fake_engine(tmp / "cache"), MODELS, {"t1": make_track("t1")}.__getitem__,
                            cells_dir=tmp / "cells")
-    demo = build_demo(builder, BASE_TRACKS)
+    demo = build_demo(builder, BASE_TRACKS, LIMIT_2S)
 
     def handler(name: str):
         [dep] = [d for d in demo.fns.values() if d.name == name]

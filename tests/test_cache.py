@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from lincae.engine.cache import DiskCache, MemoryLRU, TwoLevelCache, cache_key, default_cache_dir
+from lincae.engine.cache import DiskCache, MemoryLRU, TwoLevelCache, cache_key
 
 
 def entry(n: int, fill: float = 1.0) -> dict:
@@ -15,13 +15,6 @@ def test_key_is_order_independent_and_sensitive_to_every_part():
     assert cache_key(**base) == cache_key(**dict(reversed(base.items())))
     for part, other in [("model", "m2"), ("weights", "w2"), ("audio", "h2"), ("op", "latents"), ("seed", 1)]:
         assert cache_key(**{**base, part: other}) != cache_key(**base)
-
-
-def test_default_dir_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("LINCAE_CACHE_DIR", str(tmp_path / "c"))
-    assert default_cache_dir() == tmp_path / "c"
-    monkeypatch.delenv("LINCAE_CACHE_DIR")
-    assert default_cache_dir().parts[-2:] == (".cache", "lincae")
 
 
 def test_lru_is_bounded_in_bytes_and_evicts_least_recently_used():

@@ -8,6 +8,7 @@ from engine_fakes import IdentityAE, NaNAE, NoisyAE
 from lincae.data.track import Track
 from lincae.engine import MODEL_ROWS, SIGNALS, Engine
 from lincae.rows import ROWS, STEMS
+from lincae.settings import Settings
 
 SR = 44100
 
@@ -287,19 +288,21 @@ def test_errors_other_than_memory_propagate(tmp_path):
         make_engine(tmp_path, Broken()).track_table(make_track(), "identity")
 
 
-def test_the_command_line_and_environment_choose_the_decoder_mode(monkeypatch, tmp_path):
-    from ui.sources import apply_cli_args
-
-    for variable in ("LINCAE_CPU_BF16", "LINCAE_COMPILE"):
-        monkeypatch.setenv(variable, "")  # recorded, so that what the flags set is undone afterwards
-    plain = make_engine(tmp_path)
-    assert (plain.precision.name, plain.compile) == ("fp32", False)
+def test_settings_choose_the_decoder_mode_and_the_cache(tmp_path):
+    plain = Engine.from_settings(Settings(cache_dir=tmp_path, device="cpu"))
+    assert (plain.precision.name, plain.compile, plain.cache_dir) == ("fp32", False, tmp_path)
     assert plain.describe() == "CPU, encoders in fp32, decoders in fp32"
-    apply_cli_args(["--cpu-bf16", "--compile"])
-    chosen = make_engine(tmp_path)
+    chosen = Engine.from_settings(Settings(cache_dir=tmp_path, device="cpu", cpu_bf16=True, compile=True))
     assert (chosen.precision.name, chosen.compile) == ("bfloat16", True)
     assert chosen.describe() == "CPU, encoders in fp32, decoders in bfloat16, decoders compiled"
-    assert make_engine(tmp_path, cpu_bf16=False, compile=False).describe() == plain.describe()  # arguments win
+
+
+def test_without_a_cache_folder_results_stay_in_memory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    engine = Engine(device="cpu", loader=lambda name, device: IdentityAE())
+    engine.track_table(make_track(), "identity")
+    assert engine.cache_dir is None and engine.cache.disk is None and len(engine.cache.memory) == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_models_that_can_speed_up_their_decoder_are_asked_to_once(tmp_path):

@@ -33,13 +33,6 @@ def test_si_sdr_ignores_scale_and_measures_orthogonal_noise(x):
     assert M.si_sdr(x, 2.0 * x0 + 2.0 * n) == pytest.approx(10.0, abs=1e-6)
 
 
-def test_rel_l2():
-    assert M.rel_l2([3.0, 4.0], [3.0, 4.0]) == 0.0
-    assert M.rel_l2([3.0, 4.0], [0.0, 0.0]) == pytest.approx(1.0)
-    assert M.rel_l2(np.ones((2, 2)), 1.5 * np.ones((2, 2))) == pytest.approx(0.5)
-    with pytest.raises(ValueError):
-        M.rel_l2(np.ones(3), np.ones(4))
-
 
 @pytest.mark.parametrize("n_fft,hop,win", M.MRSTFT_RESOLUTIONS)
 def test_stft_magnitude_matches_torch(x, n_fft, hop, win):
@@ -63,72 +56,29 @@ def test_spectral_snr_is_blind_to_phase(x):
     assert M.snr(x, -x) < 0
 
 
-def test_mel_scale_known_values_and_inverse():
-    assert float(M.hz_to_mel(1000.0)) == pytest.approx(15.0)
-    assert float(M.hz_to_mel(500.0)) == pytest.approx(7.5)
-    assert float(M.hz_to_mel(2000.0)) == pytest.approx(15 + 27 * math.log(2) / math.log(6.4))
-    f = np.array([0.0, 440.0, 1000.0, 5000.0, 20000.0])
-    np.testing.assert_allclose(M.mel_to_hz(M.hz_to_mel(f)), f, rtol=1e-10, atol=1e-9)
+def slaney_mel_to_hz(m):
+    """The Slaney mel scale (Auditory Toolbox): 200/3 Hz per mel up to 1 kHz (mel 15), then logarithmic with
+    27 mels per factor 6.4."""
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m < 15, m * 200 / 3, 1000 * np.exp(np.log(6.4) / 27 * (m - 15)))
 
 
-def test_mel_filterbank_triangles():
+def test_mel_filterbank_is_slaneys():
     fb = M.mel_filterbank(16000, 512, 20)
-    assert fb.shape == (20, 257) and fb.min() >= 0
+    assert fb.shape == (20, 257) and fb.min() >= 0 and not fb.flags.writeable
     freqs = np.linspace(0, 8000, 257)
-    centres = M.mel_to_hz(np.linspace(M.hz_to_mel(0), M.hz_to_mel(8000), 22))[1:-1]
+    top = 15 + 27 * np.log(8 / 1) / np.log(6.4)  # 8 kHz in Slaney mels
+    edges = slaney_mel_to_hz(np.linspace(0, top, 22))
     peaks = freqs[fb.argmax(axis=1)]
-    assert np.all(np.abs(peaks - centres) <= 8000 / 256)  # each filter peaks at its centre (± one bin)
-    assert np.all(np.diff(peaks) >= 0)
-    # Slaney area normalisation: peak height 2 / (upper − lower) in Hz
-    edges = M.mel_to_hz(np.linspace(M.hz_to_mel(0), M.hz_to_mel(8000), 22))
-    assert fb[10].max() <= 2 / (edges[12] - edges[10]) + 1e-12
+    assert np.all(np.abs(peaks - edges[1:-1]) <= 8000 / 256)  # each filter peaks at its centre (± one bin)
+    # equal area: each triangle's peak is 2 / (upper − lower) in Hz
+    np.testing.assert_allclose(fb.max(axis=1), 2 / (edges[2:] - edges[:-2]), rtol=0.1)
 
 
 def test_mel_distance(x):
     assert M.mel_distance(x, x, SR) == pytest.approx(0.0, abs=1e-12)
     near, far = M.mel_distance(x, 1.05 * x, SR), M.mel_distance(x, 2 * x, SR)
     assert 0 < near < far
-
-
-# --- linearity measures, against functions whose behaviour is known ---------------------------------
-
-def identity(v):
-    return np.asarray(v, dtype=np.float64)
-
-
-def square(v):
-    return np.asarray(v, dtype=np.float64) ** 2
-
-
-def test_decoder_homogeneity():
-    z = np.random.default_rng(3).standard_normal(1000)
-    assert M.decoder_homogeneity(identity, z, 0.5) > 100
-    # Dec(z) = z²: reference a²z², estimate a·z² → SNR = 20·log10(a / |a − 1|)
-    assert M.decoder_homogeneity(square, z, 2.0) == pytest.approx(20 * math.log10(2), abs=1e-6)
-
-
-def test_decoder_additivity_and_separation_are_perfect_for_a_linear_pair():
-    rng = np.random.default_rng(4)
-    sources = [rng.standard_normal(500) for _ in range(3)]
-    assert M.decoder_additivity(identity, identity, sources) > 100
-    mix = np.sum(sources, axis=0)
-    assert M.separation(identity, identity, mix, sources[0]) > 100
-
-
-def test_decoder_additivity_of_a_nonlinear_encoder():
-    a, b = np.full(4, 1.0), np.full(4, 2.0)
-    # Enc = square: Dec(Enc(a + b)) = 9, Dec(Enc a + Enc b) = 5 → SNR = 10·log10(81 / 16)
-    assert M.decoder_additivity(identity, square, [a, b]) == pytest.approx(10 * math.log10(81 / 16), abs=1e-6)
-
-
-def test_encoder_measures():
-    x1, x2 = np.full(8, 1.0), np.full(8, 3.0)
-    assert M.encoder_homogeneity(identity, x1, 0.5) == 0.0
-    assert M.encoder_additivity(identity, x1, x2) == 0.0
-    # Enc = square: rel-L2(a·x², a²·x²) = |1 − a|
-    assert M.encoder_homogeneity(square, x2, 0.5) == pytest.approx(0.5)
-    # Enc = square: rel-L2((x1 + x2)², x1² + x2²) = 2·x1·x2 / (x1 + x2)² = 6 / 16
-    assert M.encoder_additivity(square, x1, x2) == pytest.approx(6 / 16)
 
 
 def test_inputs_must_be_mono_and_of_equal_length():

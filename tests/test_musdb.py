@@ -1,14 +1,13 @@
 """A local MUSDB18-HQ folder: listing test tracks, segments as tracks, the panel and the command-line flag."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from lincae.data import musdb
-from lincae.data.uploads import MAX_SECONDS_ENV, AudioInputError
+from lincae.data.uploads import AudioInputError
 from lincae.rows import STEMS
+from lincae.settings import Settings
 from upload_files import SR, tone, write
 
 NAMES = ("Al James - Schoolboy Facination", "Zeno - Signs")
@@ -75,19 +74,6 @@ def test_unknown_names_and_paths_outside_the_test_folder_are_refused(root, name)
         musdb.load_segment(root, name, 0.0, 1.0)
 
 
-def test_the_command_line_sets_the_environment(monkeypatch, tmp_path):
-    from ui.sources import apply_cli_args
-
-    monkeypatch.setenv(musdb.MUSDB_DIR_ENV, "")  # recorded, so that what the flags set is undone afterwards
-    monkeypatch.setenv(MAX_SECONDS_ENV, "")
-    assert musdb.musdb_dir() is None
-    apply_cli_args(["--musdb", str(tmp_path), "--max-seconds", "12"])
-    assert musdb.musdb_dir() == tmp_path.resolve()
-    assert os.environ[MAX_SECONDS_ENV] == "12.0"
-    with pytest.raises(ValueError, match=MAX_SECONDS_ENV):
-        apply_cli_args(["--max-seconds", "0"])
-
-
 def test_the_page_offers_the_folder_and_adds_a_segment_to_the_session(root, tmp_path, monkeypatch):
     """The MUSDB panel's handler, called as the page calls it: the segment joins this session's track list."""
     import gradio as gr
@@ -97,10 +83,9 @@ def test_the_page_offers_the_folder_and_adds_a_segment_to_the_session(root, tmp_
     from ui.tables import TableBuilder
     from upload_files import BASE_TRACKS, MODELS, fake_engine
 
-    monkeypatch.setenv(musdb.MUSDB_DIR_ENV, str(root))
     builder = TableBuilder(fake_engine(tmp_path / "cache"), MODELS, {"t1": make_track("t1")}.__getitem__,
                            cells_dir=tmp_path / "cells")
-    demo = build_demo(builder, BASE_TRACKS)
+    demo = build_demo(builder, BASE_TRACKS, Settings(musdb_dir=root))
     [musdb_track] = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "lincae-musdb-track"]
     assert musdb_track.choices[0] == (f"{NAMES[0]} (4 s)", NAMES[0])
     [add] = [d for d in demo.fns.values() if d.name == "add_segment"]

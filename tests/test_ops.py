@@ -11,14 +11,6 @@ def latents():
     return {k: rng.standard_normal((2, 3)).astype(np.float32) for k in ("mix", "vocals", "drums", "accomp")}
 
 
-def test_elementary_operations(latents):
-    a, b = latents["mix"], latents["vocals"]
-    np.testing.assert_array_equal(ops.add(a, b), a + b)
-    np.testing.assert_array_equal(ops.subtract(a, b), a - b)
-    np.testing.assert_array_equal(ops.scale(a, 0.5), 0.5 * a)
-    assert ops.reconstruct(a) is a
-
-
 def test_combine_is_the_weighted_sum(latents):
     got = ops.combine({"mix": 1.0, "accomp": -1.0, "drums": 0.0}, latents)
     np.testing.assert_allclose(got, latents["mix"] - latents["accomp"], rtol=1e-6)

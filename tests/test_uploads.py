@@ -9,7 +9,7 @@ import pytest
 
 from lincae.data import uploads
 from lincae.data.track import Track
-from lincae.data.uploads import TrackStore, build_track, max_seconds, read_audio
+from lincae.data.uploads import TrackStore, build_track, read_audio
 from lincae.rows import STEMS
 from upload_files import FREQS, SR, stem_files, tone, write
 
@@ -102,17 +102,6 @@ def test_ids_follow_the_audio_titles_follow_the_user(tmp_path):
     assert a.id.startswith("upload-") and a.id == build_track(files, title="My song").track.id
     assert a.content_hash == b.content_hash and a.id != b.id  # same audio, another name: another track
     assert build_track(files, start=0.1, title="My song").track.id != a.id
-
-
-def test_the_limit_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv(uploads.MAX_SECONDS_ENV, raising=False)
-    assert max_seconds() == 30.0
-    monkeypatch.setenv(uploads.MAX_SECONDS_ENV, "12.5")
-    assert max_seconds() == 12.5
-    for bad in ("soon", "0", "-3", "nan"):
-        monkeypatch.setenv(uploads.MAX_SECONDS_ENV, bad)
-        with pytest.raises(ValueError, match=uploads.MAX_SECONDS_ENV):
-            max_seconds()
 
 
 def test_unknown_inputs_are_a_programming_error(tmp_path):

@@ -13,6 +13,7 @@ from lincae.data.library import TrackInfo
 from lincae.engine import Engine
 from lincae.models.base import ModelInfo
 from lincae.rows import STEMS
+from lincae.settings import Settings
 
 FREQS = {"vocals": 440.0, "drums": 97.0, "bass": 55.0, "other": 660.0, "mixture": 330.0}
 SR = 44100
@@ -60,7 +61,8 @@ def fake_engine(cache_dir: Path) -> Engine:
 
 
 @contextmanager
-def served_app(tmp: Path, engine: Engine | None = None, models=MODELS) -> Iterator[tuple[str, object]]:
+def served_app(tmp: Path, engine: Engine | None = None, models=MODELS,
+               settings: Settings = Settings()) -> Iterator[tuple[str, object]]:
     """The whole page (build_demo) on a free port with fake models and one bundled track; yields (url, builder)."""
     from browser import served
     from test_app import make_track
@@ -70,5 +72,5 @@ def served_app(tmp: Path, engine: Engine | None = None, models=MODELS) -> Iterat
     engine = engine or fake_engine(tmp / "cache")
     bundled = {"t1": make_track("t1", 0.5)}
     builder = TableBuilder(engine, models, bundled.__getitem__, cells_dir=tmp / "cells")
-    with served(build_demo(builder, BASE_TRACKS), allowed_paths=[str(builder.cells_dir)]) as url:
+    with served(build_demo(builder, BASE_TRACKS, settings), allowed_paths=[str(builder.cells_dir)]) as url:
         yield url, builder

@@ -12,6 +12,7 @@ from lincae import analysis
 from lincae.analysis import ModelAnalysis
 from lincae.registry import ModelUnavailable
 from lincae.rows import ROWS
+from lincae.table_metrics import METRICS
 from ui.tables import TableBuilder
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 MODEL_ROWS = [(r.label, r.id) for r in ROWS if not r.reference]
 ROW_LABELS = {r.id: r.label for r in ROWS}
 DEFAULT_ROW = "sep_vocals"
-METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in analysis.METRICS)
+METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in METRICS)
 
 
 class Analyst:

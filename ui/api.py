@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Mapping
 from pathlib import Path
 
 import gradio as gr
@@ -19,10 +18,12 @@ import soundfile as sf
 
 from lincae import metrics
 from lincae.data.track import Track
-from lincae.data.uploads import MIXTURE, AudioInputError, build_track, max_seconds
+from lincae.data.uploads import MIXTURE, AudioInputError, build_track
 from lincae.registry import ModelUnavailable
-from lincae.rows import ROW_IDS, SCALES, STEMS, scale_row_id
-from ui.tables import DEFAULT_SEED, REFERENCE_AUDIO, TableBuilder
+from lincae.rows import REFERENCE_ROWS, ROW_IDS, STEMS, get_row
+from lincae.settings import Settings
+from lincae.table_metrics import METRICS, table_metrics
+from ui.tables import DEFAULT_SEED, TableBuilder
 
 log = logging.getLogger(__name__)
 
@@ -37,34 +38,6 @@ def _error(message: str) -> gr.Error:
 
 def _finite(x: float) -> float | None:
     return round(float(x), 3) if math.isfinite(x) else None
-
-
-def table_metrics(track: Track, table: Mapping[str, np.ndarray]) -> dict[str, object]:
-    """Numbers that mean something for every model (see the field notes): spectral SNRs against the originals
-    (blind to the phase a generative decoder regenerates), and decode-against-decode SNRs with one seed for the
-    linearity measures. dB; higher is better."""
-    vocals = track.stems["vocals"]
-    return {
-        "reconstruction_spectral_snr_db": _finite(metrics.spectral_snr(track.mix, table["ae_mix"])),
-        "vocals_reconstruction_spectral_snr_db": _finite(metrics.spectral_snr(vocals, table["ae_vocals"])),
-        "additivity_snr_db": _finite(metrics.snr(table["ae_mix"], table["additivity"])),
-        "separation_snr_db": _finite(metrics.snr(table["ae_vocals"], table["sep_vocals"])),
-        "separation_spectral_snr_db": _finite(metrics.spectral_snr(vocals, table["sep_vocals"])),
-        "homogeneity_snr_db": {
-            str(a): _finite(metrics.snr(table[scale_row_id(a)], a * table["ae_vocals"]))
-            for a in SCALES
-        },
-    }
-
-
-METRICS_HELP = {
-    "reconstruction_spectral_snr_db": "Dec(Enc(mix)) against the mix, STFT magnitudes",
-    "vocals_reconstruction_spectral_snr_db": "Dec(Enc(vocals)) against the vocals, STFT magnitudes",
-    "additivity_snr_db": "Dec(Σ z_stems) against Dec(z_mix)",
-    "separation_snr_db": "Dec(z_mix − z_accomp) against Dec(z_vocals)",
-    "separation_spectral_snr_db": "Dec(z_mix − z_accomp) against the vocals, STFT magnitudes",
-    "homogeneity_snr_db": "Dec(a·z_vocals) against a·Dec(z_vocals), per a",
-}
 
 
 def _write(folder: Path, name: str, audio: np.ndarray, sample_rate: int) -> str:
@@ -82,7 +55,7 @@ def _request_dir(root: Path, **params) -> Path:
     return root / key
 
 
-def api_endpoints(builder: TableBuilder) -> None:
+def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
     """Add the endpoints to the Blocks being built. Their components are hidden: they exist for the API."""
     out_root = builder.cells_dir / "api"
 
@@ -90,7 +63,7 @@ def api_endpoints(builder: TableBuilder) -> None:
         files = {"vocals": vocals, "drums": drums, "bass": bass, "other": other, MIXTURE: mixture}
         try:
             upload = build_track(files, start=float(start or 0.0), length=float(length) if length else None,
-                                 limit=max_seconds())
+                                 limit=settings.max_seconds)
         except AudioInputError as err:
             raise _error(str(err)) from None
         for w in upload.warnings:
@@ -131,15 +104,17 @@ def api_endpoints(builder: TableBuilder) -> None:
         upload = upload_track(vocals, drums, bass, other, mixture, start, length)
         track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)
         table = run_model(lambda: builder.engine.track_table(track, name, seed=seed), name, track)
-        audio = {**{row: fn(track) for row, fn in REFERENCE_AUDIO.items()}, **table}
+        scores = run_model(lambda: table_metrics(builder.engine, track, name, seed), name, track)
+        audio = {**{r: get_row(r).original_audio(track) for r in REFERENCE_ROWS}, **table}
         folder = _request_dir(out_root, track=track.id, model=name, seed=seed, op="rows")
-        paths = [_write(folder, row, audio[row], track.sample_rate) for row in ROW_IDS]
+        paths = [_write(folder, r, audio[r], track.sample_rate) for r in ROW_IDS]
         summary = {
             "track": {"id": track.id, "title": track.title, "duration": track.duration,
                       "sample_rate": track.sample_rate, "mode": upload.mode},
             "model": name, "seed": seed, "rows": list(ROW_IDS), "warnings": list(upload.warnings),
-            "nonfinite_rows": list(table.nonfinite), "metrics": table_metrics(track, table),
-            "metrics_help": METRICS_HELP,
+            "nonfinite_rows": list(table.nonfinite),
+            "metrics": {k: _finite(v) for k, v in scores.items()},
+            "metrics_help": {m.key: m.good for m in METRICS},
         }
         return paths, summary
 

@@ -8,6 +8,7 @@ import gradio as gr
 
 from lincae.data.library import TrackInfo
 from lincae.models.base import ModelInfo
+from lincae.settings import Settings
 from ui import deeplink
 from ui.analysis import analysis_panel
 from ui.api import api_endpoints
@@ -48,7 +49,7 @@ def tracks_note(tracks: Sequence[TrackInfo]) -> str:
     return "\n".join(f"- **{t.title}** — {t.source}; licence: {t.licence}" for t in tracks)
 
 
-def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
+def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Settings = Settings()) -> gr.Blocks:
     """The Blocks app; computation goes through `builder`, which wraps the engine."""
     choices = [(t.title, t.id) for t in tracks]
 
@@ -71,7 +72,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
         gr.Markdown(INTRO)
         track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track")
         status = gr.Markdown("Loading…", elem_id="lincae-status", container=True, padding=True, min_height=64)
-        sources_panel(builder, track, tracks)
+        sources_panel(builder, track, tracks, settings)
         table = player()
         with gr.Tab("Latent mixer"):
             mixer_panel(builder, track, demo)
@@ -90,7 +91,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo]) -> gr.Blocks:
         track.change(trigger_mode="always_last", **event).then(
             lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private"
         )
-        api_endpoints(builder)
+        api_endpoints(builder, settings)
     demo.queue(max_size=QUEUE_SIZE)
     return demo
 

@@ -6,28 +6,16 @@ computes its table like any bundled track.
 """
 from __future__ import annotations
 
-import argparse
 import html
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import gradio as gr
 
 from lincae.data import musdb
 from lincae.data.library import TrackInfo
 from lincae.data.track import Track
-from lincae.data.uploads import (
-    FORMATS,
-    HOW_TO_RAISE,
-    MAX_SECONDS_ENV,
-    MIXTURE,
-    MODE_MIXTURE,
-    AudioInputError,
-    TrackStore,
-    build_track,
-    max_seconds,
-)
+from lincae.data.uploads import FORMATS, HOW_TO_RAISE, MIXTURE, MODE_MIXTURE, AudioInputError, build_track
+from lincae.settings import ENVIRONMENT, Settings
 from ui.tables import TableBuilder
 
 UPLOAD_CONCURRENCY = 4
@@ -62,14 +50,12 @@ def _remember(mine: dict[str, Track], track: Track) -> dict[str, Track]:
     return dict(list(kept.items())[-SESSION_TRACKS:])
 
 
-def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Sequence[TrackInfo]) -> None:
-    """The upload (and, when configured, MUSDB18-HQ) controls; a new track is selected in `track_selector`.
-
-    Makes `builder` find run-time tracks by id first, then through its own loader.
-    """
-    store = TrackStore(builder.load_track)
-    builder.load_track = store.load
-    limit = max_seconds()
+def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Sequence[TrackInfo],
+                  settings: Settings) -> None:
+    """The upload (and, with `settings.musdb_dir`, MUSDB18-HQ) controls; a new track joins `builder.tracks` and
+    is selected in `track_selector`."""
+    store = builder.tracks
+    limit = settings.max_seconds
     mine = gr.State({})  # this session's tracks: id → Track (they live as long as the session)
 
     def add(track: Track, session: dict[str, Track], note: str) -> tuple[gr.Dropdown, dict[str, Track], str]:
@@ -124,7 +110,7 @@ def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Se
         concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="uploads", api_visibility="private",
     )
 
-    root = musdb.musdb_dir()
+    root = settings.musdb_dir
     if root is not None:
         _musdb_panel(root, limit, mine, track_selector, add)
 
@@ -134,7 +120,7 @@ def _musdb_panel(root, limit: float, mine: gr.State, track_selector: gr.Dropdown
         try:
             found = musdb.list_test_tracks(root)
         except (FileNotFoundError, OSError) as err:
-            gr.Markdown(f"⚠️ {err}. Set `{musdb.MUSDB_DIR_ENV}` or `--musdb` to the dataset's folder.")
+            gr.Markdown(f"⚠️ {err}. Set `{ENVIRONMENT['musdb_dir']}` or `--musdb` to the dataset's folder.")
             return
         gr.Markdown(f"{len(found)} test tracks in `{root}`. Choose one and a segment of at most {limit:g} s.")
         with gr.Row():
@@ -155,27 +141,3 @@ def _musdb_panel(root, limit: float, mine: gr.State, track_selector: gr.Dropdown
     button.click(add_segment, inputs=[name, start, length, mine], outputs=[track_selector, mine, note],
                  concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="uploads", api_visibility="private")
 
-
-
-def apply_cli_args(argv: Sequence[str]) -> None:
-    """`python app.py [--musdb PATH] [--max-seconds N] [--cpu-bf16] [--compile]`: recorded as the environment
-    variables the app and the engine read."""
-    parser = argparse.ArgumentParser(prog="app.py", description="The lincae demo app.")
-    parser.add_argument("--musdb", metavar="PATH",
-                        help=f"a local MUSDB18-HQ folder (test/<track>/*.wav); same as ${musdb.MUSDB_DIR_ENV}")
-    parser.add_argument("--max-seconds", type=float, metavar="N",
-                        help=f"longest upload or segment, in seconds (default 30); same as ${MAX_SECONDS_ENV}")
-    parser.add_argument("--cpu-bf16", action="store_true",
-                        help="decode in bf16 on CPU: ~2.2× faster, ~33 dB from fp32; same as LINCAE_CPU_BF16=1")
-    parser.add_argument("--compile", action="store_true",
-                        help="compile the official decoders (minutes at first, then ~1.4× faster); "
-                             "same as LINCAE_COMPILE=1")
-    args = parser.parse_args(argv)
-    for flag, variable in ((args.cpu_bf16, "LINCAE_CPU_BF16"), (args.compile, "LINCAE_COMPILE")):
-        if flag:
-            os.environ[variable] = "1"
-    if args.musdb:
-        os.environ[musdb.MUSDB_DIR_ENV] = str(Path(args.musdb).expanduser().resolve())
-    if args.max_seconds is not None:
-        os.environ[MAX_SECONDS_ENV] = str(args.max_seconds)
-        max_seconds()  # refuse a bad value now, with the variable's message

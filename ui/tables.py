@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lincae.data.track import Track
+from lincae.data.uploads import TrackStore
 from lincae.engine import Engine
 from lincae.engine.cells import Cell, make_cell
 from lincae.models.base import ModelInfo
 from lincae.registry import ModelUnavailable
-from lincae.rows import ROWS
+from lincae.rows import MODEL_ROWS, REFERENCE_ROWS, get_row
 from ui.player import player_value
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,6 @@ log = logging.getLogger(__name__)
 DEFAULT_SEED = 0
 FINISHED_TABLES = 64  # finished tables kept in memory (the engine's own cache keeps the audio)
 """The decoder seed shared by every cell of every track: differences between cells are the models'."""
-
-REFERENCE_AUDIO: dict[str, Callable[[Track], object]] = {
-    "gt_mix": lambda t: t.mix,
-    "gt_vocals": lambda t: t.stems["vocals"],
-}
-if {r.id for r in ROWS if r.reference} != set(REFERENCE_AUDIO):
-    raise RuntimeError("lincae.rows and the app's reference rows disagree")
 
 Progress = Callable[..., object]
 
@@ -59,12 +53,16 @@ class TableBuilder:
     ) -> None:
         self.engine = engine
         self.models = list(models)
-        self.load_track = load_track
+        self.tracks = TrackStore(load_track)
+        """Tracks made at run time (uploads, MUSDB segments), found before those of `load_track`."""
         self.cells_dir = Path(cells_dir)
         self.seed = seed
         self._unavailable: dict[str, str] = {}  # model name → reason found when loading it
         self._finished: OrderedDict[str, TableUpdate] = OrderedDict()  # newest last, at most FINISHED_TABLES
         self._lock = threading.Lock()
+
+    def load_track(self, track_id: str) -> Track:
+        return self.tracks.load(track_id)
 
     def model_infos(self) -> list[ModelInfo]:
         """The registry's view, updated with models that turned out not to load here."""
@@ -85,9 +83,9 @@ class TableBuilder:
             yield finished
             return
         track = self.load_track(track_id)
-        reference = {row: make_cell(audio(track), track.sample_rate, self.cells_dir)
-                     for row, audio in REFERENCE_AUDIO.items()}
-        cells: dict[str, dict[str, Cell]] = {r.id: {} for r in ROWS if not r.reference}
+        reference = {r: make_cell(get_row(r).original_audio(track), track.sample_rate, self.cells_dir)
+                     for r in REFERENCE_ROWS}
+        cells: dict[str, dict[str, Cell]] = {r: {} for r in MODEL_ROWS}
         failures: dict[str, str] = {}
         todo = [m for m in self.model_infos() if m.available]
 

@@ -3,7 +3,7 @@
 The folder is the dataset's root (holding `test/`) or its `test/` folder itself; each track is a folder
 `<artist> - <title>/` with `vocals.wav`, `drums.wav`, `bass.wav`, `other.wav` (and `mixture.wav`, not needed:
 a track's mix is the sum of its stems, which is what MUSDB18-HQ's mixture is). Point the app at it with
-`python app.py --musdb PATH` or `$LINCAE_MUSDB_DIR`.
+`python app.py --musdb PATH` or `$LINCAE_MUSDB_DIR` (`lincae.settings`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from lincae.data.track import SAMPLE_RATE, Track
 from lincae.data.uploads import AudioInputError, read_audio
 from lincae.rows import STEMS
 
-MUSDB_DIR_ENV = "LINCAE_MUSDB_DIR"
 LICENCE = "MUSDB18-HQ: research use, per-track licences (see the dataset's documentation)"
 
 
@@ -26,12 +25,6 @@ class MusdbTrack:
     name: str  # the track's folder name, "<artist> - <title>"
     folder: Path
     duration: float  # seconds, of the vocals stem
-
-
-def musdb_dir() -> Path | None:
-    """The folder named by `$LINCAE_MUSDB_DIR`, or None when the variable is unset."""
-    raw = os.environ.get(MUSDB_DIR_ENV, "").strip()
-    return Path(raw).expanduser() if raw else None
 
 
 def test_folder(root: str | os.PathLike) -> Path:

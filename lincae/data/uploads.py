@@ -32,10 +32,8 @@ import soundfile as sf
 from lincae.audio import resample
 from lincae.data.track import SAMPLE_RATE, Track
 from lincae.rows import STEMS
+from lincae.settings import DEFAULT_MAX_SECONDS, ENVIRONMENT, MIN_SECONDS
 
-MAX_SECONDS_ENV = "LINCAE_MAX_SECONDS"
-DEFAULT_MAX_SECONDS = 30.0
-MIN_SECONDS = 0.1
 SILENCE_PEAK = 1e-5  # −100 dBFS: below this a file counts as silent
 LENGTH_TOLERANCE_S = 0.05  # files shorter than the longest by more than this get a warning (they are padded anyway)
 MIXTURE = "mixture"
@@ -43,7 +41,7 @@ INPUTS: tuple[str, ...] = (*STEMS, MIXTURE)
 MODE_STEMS = "stems"
 MODE_MIXTURE = "mixture+vocals"
 FORMATS = "WAV, FLAC, MP3, OGG/Opus, AIFF"
-HOW_TO_RAISE = f"`python app.py --max-seconds N` or the {MAX_SECONDS_ENV} environment variable"
+HOW_TO_RAISE = f"`python app.py --max-seconds N` or the {ENVIRONMENT['max_seconds']} environment variable"
 
 
 class AudioInputError(ValueError):
@@ -57,20 +55,6 @@ class Upload:
     track: Track
     mode: str  # MODE_STEMS or MODE_MIXTURE
     warnings: tuple[str, ...] = ()
-
-
-def max_seconds() -> float:
-    """The duration limit: `$LINCAE_MAX_SECONDS`, else 30 s."""
-    raw = os.environ.get(MAX_SECONDS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{MAX_SECONDS_ENV}={raw!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < MIN_SECONDS:
-        raise ValueError(f"{MAX_SECONDS_ENV}={raw!r}: the limit must be at least {MIN_SECONDS} s")
-    return value
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -148,14 +132,13 @@ def read_audio(
     what: str,
     start: float = 0.0,
     length: float | None = None,
-    limit: float | None = None,
+    limit: float = DEFAULT_MAX_SECONDS,
 ) -> np.ndarray:
     """One segment of an audio file as mono float32 at 44.1 kHz.
 
     `what` names the file in messages (e.g. "vocals (song.wav)"); `length` None reads to the end; `limit`
-    (default `max_seconds()`) bounds the segment. Raises `AudioInputError` for anything unreadable.
+    bounds the segment. Raises `AudioInputError` for anything unreadable.
     """
-    limit = max_seconds() if limit is None else limit
     _check_segment(start, length)
     path = Path(path)
     if not path.is_file():
@@ -220,7 +203,7 @@ def build_track(
     *,
     start: float = 0.0,
     length: float | None = None,
-    limit: float | None = None,
+    limit: float = DEFAULT_MAX_SECONDS,
     title: str | None = None,
 ) -> Upload:
     """A track from uploaded files: `files` maps "vocals", "drums", "bass", "other" and/or "mixture" to paths

@@ -24,12 +24,6 @@ Entry = dict[str, np.ndarray]
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def default_cache_dir() -> Path:
-    """`$LINCAE_CACHE_DIR`, else `~/.cache/lincae`."""
-    env = os.environ.get("LINCAE_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "lincae"
-
-
 def cache_key(**parts) -> str:
     """A stable hex digest of JSON-serialisable parts (order of keyword arguments does not matter)."""
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)

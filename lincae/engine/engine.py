@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -27,31 +28,19 @@ import torch
 from lincae import ops
 from lincae.audio import fit_length, resample
 from lincae.data.track import Track
-from lincae.engine.cache import TwoLevelCache, cache_key, default_cache_dir
+from lincae.engine.cache import TwoLevelCache, cache_key
 from lincae.engine.chunking import ChunkPlan, overlap_add, plan_chunks, split
 from lincae.engine.device import Precision, auto_device, gpu_task
 from lincae.models.base import Autoencoder
-from lincae.rows import ROWS, SCALES, STEMS, scale_row_id
+from lincae.rows import MODEL_ROWS, SIGNALS, get_row
+from lincae.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Bump when the meaning of a cached result changes, so old entries are no longer found.
 CACHE_VERSION = 2
-SIGNALS: tuple[str, ...] = ("mix", *STEMS, "accomp")
-"""What gets encoded per track: the mix, each stem, and the accompaniment x_mix − x_vocals."""
-
-
-ROW_COEFFICIENTS: dict[str, dict[str, float]] = {
-    "ae_mix": {"mix": 1.0},
-    "additivity": {s: 1.0 for s in STEMS},
-    "ae_vocals": {"vocals": 1.0},
-    "sep_vocals": {"mix": 1.0, "accomp": -1.0},
-    **{scale_row_id(a): {"vocals": a} for a in SCALES},
-}
-"""Each model row of the demo table as a linear combination of the encoded signals."""
-MODEL_ROWS: tuple[str, ...] = tuple(r.id for r in ROWS if not r.reference)
-if set(MODEL_ROWS) != set(ROW_COEFFICIENTS):
-    raise RuntimeError("lincae.rows and the engine's row definitions disagree")
+ROW_COEFFICIENTS: dict[str, dict[str, float]] = {r: dict(get_row(r).latent) for r in MODEL_ROWS}
+"""Each model row of the demo table as a linear combination of the encoded signals (from `lincae.rows`)."""
 
 _UNBOUNDED_BATCH = 1 << 20
 AUTO = "auto"
@@ -111,11 +100,6 @@ def _stage(
     return lambda done, total: progress(start + (end - start) * done / total, desc=f"{done_desc} {done}/{total}")
 
 
-def _flag(value: bool | None, env: str) -> bool:
-    """`value`, or when None whether the environment variable `env` is 1."""
-    return os.environ.get(env, "0") == "1" if value is None else value
-
-
 def _registry_loader(name: str, device: torch.device) -> Autoencoder:
     from lincae.registry import load_model
 
@@ -133,11 +117,10 @@ class _Slot:
 class Engine:
     """Loads models once, runs them in batches, caches everything.
 
-    device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None:
-    `$LINCAE_CACHE_DIR` or `~/.cache/lincae`). memory_bytes: bound of the in-memory LRU. cpu_bf16: decode
-    under bf16 autocast on CPU (~2.2× faster, ~33 dB from fp32; None: `$LINCAE_CPU_BF16` = 1). compile:
-    compile decoders that support it with TorchInductor (~1.4× faster after a minute or two of compilation
-    per input shape; None: `$LINCAE_COMPILE` = 1). max_batch_seconds: most audio (items × chunk length) per
+    device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None: results
+    are kept in memory only). memory_bytes: bound of the in-memory LRU. cpu_bf16: decode under bf16 autocast
+    on CPU (faster, less exact: docs/BENCHMARKS.md). compile: compile decoders that support it with
+    TorchInductor (faster after minutes of compilation per input shape). max_batch_seconds: most audio (items × chunk length) per
     forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small passes on CPU, where big ones are
     slower; up to 60 s on a GPU); on a GPU an out-of-memory error also halves the passes. max_chunk_seconds:
     longer audio is processed in overlapping chunks (a model's own `max_chunk_size`, in samples, is a further
@@ -155,16 +138,16 @@ class Engine:
         device: str | torch.device | None = None,
         cache_dir: str | os.PathLike | None = None,
         memory_bytes: int = 1 << 30,
-        cpu_bf16: bool | None = None,
-        compile: bool | None = None,
+        cpu_bf16: bool = False,
+        compile: bool = False,
         max_batch_seconds: float | None | Literal["auto"] = AUTO,
         max_chunk_seconds: float | None = 30.0,
         loader: Callable[[str, torch.device], Autoencoder] | None = None,
     ) -> None:
         self.device = torch.device(device) if device is not None else auto_device()
-        self.precision = Precision.for_device(self.device, cpu_bf16=_flag(cpu_bf16, "LINCAE_CPU_BF16"))
-        self.compile = _flag(compile, "LINCAE_COMPILE")
-        self.cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+        self.precision = Precision.for_device(self.device, cpu_bf16=cpu_bf16)
+        self.compile = compile
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.cache = TwoLevelCache(self.cache_dir, memory_bytes)
         if max_batch_seconds == AUTO:
             self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
@@ -174,6 +157,12 @@ class Engine:
         self._loader = loader or _registry_loader
         self._slots: dict[str, _Slot] = {}
         self._slots_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs) -> Engine:
+        """The engine a `Settings` describes: its device, cache folder, decoder precision and compilation."""
+        return cls(device=settings.device, cache_dir=settings.cache_dir, cpu_bf16=settings.cpu_bf16,
+                   compile=settings.compile, **kwargs)
 
     def describe(self) -> str:
         """How this engine computes, in a phrase for people: device, decoder precision, compilation."""

@@ -10,16 +10,14 @@ import time
 
 from tqdm import tqdm
 
+from lincae import settings
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", nargs="*", metavar="NAME", help="only these models (default: all available)")
     parser.add_argument("--tracks", nargs="*", metavar="ID", help="only these tracks (default: all bundled)")
     parser.add_argument("--seed", type=int, default=0, help="the decoding seed shared by every row (default 0)")
-    parser.add_argument("--cache-dir", help="cache root (default: $LINCAE_CACHE_DIR or ~/.cache/lincae)")
-    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
-    parser.add_argument("--cpu-bf16", action="store_true",
-                        help="decode in bf16 on CPU (~2.2× faster, ~33 dB from fp32; latents stay fp32)")
-    parser.add_argument("--compile", action="store_true", help="compile decoders that support it (TorchInductor)")
+    settings.add_arguments(parser, sources=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if not infos or not tracks:
         print("nothing to precompute: no available model or no track", file=sys.stderr)
         return 1
-    engine = Engine(device=args.device, cache_dir=args.cache_dir, cpu_bf16=args.cpu_bf16 or None,
-                    compile=args.compile or None)  # None: the environment decides
+    engine = Engine.from_settings(settings.from_arguments(args))
     failures = 0
     with tqdm(total=len(infos) * len(tracks), unit="table") as bar:
         for info in infos:

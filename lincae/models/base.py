@@ -14,12 +14,13 @@ class Autoencoder(Protocol):
     `encode` takes float32 mono audio `[B, T]` at `sample_rate` and returns a latent tensor whose first
     dimension is the batch. Latents of the same model and length can be added, subtracted and scaled.
     `decode` returns `[B, length]`; stochastic decoders draw their noise from `seed` so that two decodes
-    with the same seed differ only by their latents.
+    with the same seed differ only by their latents. `deterministic`: whether `decode` ignores the seed.
     """
 
     name: str
     sample_rate: int
     weights_hash: str
+    deterministic: bool
 
     def encode(self, x: torch.Tensor) -> torch.Tensor: ...
 

@@ -65,6 +65,7 @@ class OfficialAutoencoder:
 
     chunks_long_inputs = True
     """Inputs longer than `max_chunk_size` are split, noised per chunk and crossfaded by the model itself."""
+    deterministic = False  # a consistency decoder starts from seeded noise
 
     def __init__(self, module: torch.nn.Module, weights_hash: str) -> None:
         self.module = module

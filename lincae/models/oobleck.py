@@ -27,6 +27,8 @@ def build_module(folder: Path) -> torch.nn.Module:
 class OobleckAutoencoder:
     """An `Autoencoder` around a diffusers `AutoencoderOobleck`."""
 
+    deterministic = True  # the latent is the posterior mean; the decoder draws no noise
+
     def __init__(self, module: torch.nn.Module, weights_hash: str, name: str = "stable-audio-vae") -> None:
         self.module = module
         self.name = name

@@ -117,6 +117,8 @@ class SpectralAE(nn.Module):
 class EmbeddedAutoencoder:
     """`Autoencoder` adapter around a trained `SpectralAE` checkpoint (deterministic: `seed` is ignored)."""
 
+    deterministic = True
+
     def __init__(self, name: str, model: SpectralAE, weights_hash: str, device: torch.device) -> None:
         self.name = name
         self.model = model.to(device).eval()

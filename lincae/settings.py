@@ -1,0 +1,105 @@
+"""How this installation runs: built once by the app or the command line, from flags and the environment,
+then handed to whatever needs it. No other module reads the environment for these."""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MAX_SECONDS = 30.0
+MIN_SECONDS = 0.1
+ENVIRONMENT = {
+    "cache_dir": "LINCAE_CACHE_DIR",
+    "max_seconds": "LINCAE_MAX_SECONDS",
+    "musdb_dir": "LINCAE_MUSDB_DIR",
+    "cpu_bf16": "LINCAE_CPU_BF16",
+    "compile": "LINCAE_COMPILE",
+}
+"""The environment variable that sets each field (a Space has no command line)."""
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "lincae"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """cache_dir: where computed audio is kept across restarts. max_seconds: the longest upload or MUSDB
+    segment. musdb_dir: a local MUSDB18-HQ folder (None: not offered). cpu_bf16: decode in bf16 on a CPU.
+    compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one."""
+
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    max_seconds: float = DEFAULT_MAX_SECONDS
+    musdb_dir: Path | None = None
+    cpu_bf16: bool = False
+    compile: bool = False
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.max_seconds) or self.max_seconds < MIN_SECONDS:
+            raise ValueError(f"the duration limit must be at least {MIN_SECONDS} s, got {self.max_seconds:g}")
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser().resolve()
+
+
+def _seconds(raw: str, source: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{source}={raw!r} is not a number of seconds") from None
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
+    """Settings from the `LINCAE_*` variables of `ENVIRONMENT`; defaults for those unset."""
+    found: dict[str, object] = {}
+    for name, variable in ENVIRONMENT.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        if name in ("cache_dir", "musdb_dir"):
+            found[name] = _path(raw)
+        elif name == "max_seconds":
+            found[name] = _seconds(raw, variable)
+        else:
+            found[name] = raw == "1"
+    try:
+        return Settings(**found)
+    except ValueError as err:
+        raise ValueError(f"{ENVIRONMENT['max_seconds']}: {err}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, sources: bool = True) -> None:
+    """The flags that override the environment. `sources`: also --musdb and --max-seconds (the app's)."""
+    env = ENVIRONMENT
+    parser.add_argument("--cache-dir", metavar="PATH",
+                        help=f"cache root (default ~/.cache/lincae; same as ${env['cache_dir']})")
+    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument("--cpu-bf16", action="store_true", default=None,
+                        help=f"decode in bf16 on a CPU: faster, less exact (docs/BENCHMARKS.md); "
+                             f"same as {env['cpu_bf16']}=1")
+    parser.add_argument("--compile", action="store_true", default=None,
+                        help=f"compile the official decoders (minutes at first, then faster); same as {env['compile']}=1")
+    if sources:
+        parser.add_argument("--musdb", metavar="PATH",
+                            help=f"a local MUSDB18-HQ folder (test/<track>/*.wav); same as ${env['musdb_dir']}")
+        parser.add_argument("--max-seconds", type=float, metavar="N",
+                            help=f"longest upload or segment, in seconds (default {DEFAULT_MAX_SECONDS:g}); "
+                                 f"same as ${env['max_seconds']}")
+
+
+def from_arguments(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> Settings:
+    """The environment's settings with the flags given in `args` (parsed with `add_arguments`) on top."""
+    given = {
+        "cache_dir": _path(args.cache_dir) if args.cache_dir else None,
+        "device": args.device,
+        "cpu_bf16": args.cpu_bf16,
+        "compile": args.compile,
+        "musdb_dir": _path(args.musdb) if getattr(args, "musdb", None) else None,
+        "max_seconds": getattr(args, "max_seconds", None),
+    }
+    return replace(from_environment(environ), **{k: v for k, v in given.items() if v is not None})
