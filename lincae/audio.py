@@ -10,6 +10,16 @@ import soundfile as sf
 import soxr
 
 
+def ffmpeg_exe() -> str | None:
+    """The ffmpeg binary of the `imageio-ffmpeg` package, or None when it is not installed."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+
+
 def to_mono(x: np.ndarray) -> np.ndarray:
     """Average the channels of `[T]`, `[T, C]` (soundfile layout) or `[C, T]` (torch layout, C < T) audio."""
     a = np.asarray(x, dtype=np.float32)

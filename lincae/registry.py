@@ -6,7 +6,6 @@ Hugging Face cache, `HF_HUB_OFFLINE` and whether a token is set. `load_model()` 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from pathlib import Path
 import torch
 
 from lincae.models import official, oobleck
-from lincae.models.base import Autoencoder, ModelInfo
+from lincae.models.base import Autoencoder, ModelInfo, weights_fingerprint
 
 WEIGHTS_DIR_ENV = "LINCAE_WEIGHTS_DIR"
 SAO_VAE_DIR_ENV = "LINCAE_SAO_VAE_DIR"
@@ -54,19 +53,6 @@ class _Spec:
     description: str
     locate: Callable[[str, bool], _Where]
     load: Callable[[str, _Where, torch.device], Autoencoder]
-
-
-def weights_fingerprint(path: Path) -> str:
-    """A short hash of a weight file: its size, first and last MiB. Cheap, and stable across copies."""
-    mib = 1 << 20
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h.update(str(size).encode())
-        h.update(f.read(mib))
-        f.seek(max(size - mib, 0))
-        h.update(f.read(mib))
-    return h.hexdigest()[:12]
 
 
 # --- where weights come from ------------------------------------------------------------------------

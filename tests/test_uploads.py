@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from lincae.audio import ffmpeg_exe
 from lincae.data import uploads
 from lincae.data.track import Track
 from lincae.data.uploads import TrackStore, build_track, read_audio
@@ -40,7 +41,7 @@ def test_compressed_formats_are_read(tmp_path, ext):
 
 
 def test_formats_soundfile_does_not_know_go_through_ffmpeg(tmp_path):
-    ffmpeg = uploads._ffmpeg()
+    ffmpeg = ffmpeg_exe()
     if ffmpeg is None:
         pytest.skip("imageio-ffmpeg is not installed")
     import subprocess

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from lincae.audio import ffmpeg_exe
 from lincae.data.track import SAMPLE_RATE, Track, headroom_gain
 from lincae.rows import STEMS
 
@@ -35,7 +36,7 @@ def list_tracks() -> list[TrackInfo]:
     for folder in sorted(SONGS_DIR.glob("*/meta.json")):
         meta = json.loads(folder.read_text())
         infos.append(TrackInfo(meta["id"], meta["title"], meta["source"], meta["licence"]))
-    if _stempeg_file() is not None and _ffmpeg() is not None:
+    if _stempeg_file() is not None and ffmpeg_exe() is not None:
         infos.append(TrackInfo(STEMPEG_TRACK_ID, "The Easton Ellises – Falcon 69 (MUSDB18 excerpt, 6 s)",
                                "MUSDB18 sample shipped with the stempeg package", "CC BY-NC-SA 3.0"))
     return infos
@@ -78,17 +79,8 @@ def _stempeg_file() -> Path | None:
     return path if path.exists() else None
 
 
-def _ffmpeg() -> str | None:
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        return None
-
-
 def _load_stempeg() -> Track:
-    path, ffmpeg = _stempeg_file(), _ffmpeg()
+    path, ffmpeg = _stempeg_file(), ffmpeg_exe()
     if path is None or ffmpeg is None:
         raise KeyError(f"{STEMPEG_TRACK_ID} needs the stempeg and imageio-ffmpeg packages")
     stems = {}

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from lincae.audio import resample
+from lincae.audio import ffmpeg_exe, resample
 from lincae.data.track import SAMPLE_RATE, Track
 from lincae.rows import STEMS
 from lincae.settings import DEFAULT_MAX_SECONDS, ENVIRONMENT, MIN_SECONDS
@@ -58,15 +58,6 @@ class Upload:
 
 
 # --- reading ------------------------------------------------------------------------------------------
-
-
-def _ffmpeg() -> str | None:
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        return None
 
 
 def _check_segment(start: float, length: float | None) -> None:
@@ -103,7 +94,7 @@ def _read_soundfile(path: Path, what: str, start: float, length: float | None, l
 
 def _read_ffmpeg(path: Path, what: str, start: float, length: float | None, limit: float) -> np.ndarray:
     """Decode with ffmpeg straight to mono at 44.1 kHz (formats libsndfile does not know, e.g. AAC)."""
-    ffmpeg = _ffmpeg()
+    ffmpeg = ffmpeg_exe()
     if ffmpeg is None:
         raise AudioInputError(f"{what}: this file cannot be read. Supported formats: {FORMATS} "
                               "(install the imageio-ffmpeg package for others, e.g. M4A/AAC).")

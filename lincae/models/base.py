@@ -1,7 +1,10 @@
 """What every autoencoder in lincae looks like to the rest of the library."""
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -44,3 +47,16 @@ class ModelInfo:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A short hash of a weight file: its size, first and last MiB. Cheap, and stable across copies."""
+    mib = 1 << 20
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h.update(str(size).encode())
+        h.update(f.read(mib))
+        f.seek(max(size - mib, 0))
+        h.update(f.read(mib))
+    return h.hexdigest()[:12]

@@ -22,6 +22,8 @@ from typing import NamedTuple
 import torch
 import yaml
 
+from lincae.engine.chunking import ChunkPlan, overlap_add
+
 log = logging.getLogger(__name__)
 
 HUB_REPO = "BernardoTorres/linear_consistency_autoencoders"
@@ -149,8 +151,6 @@ class OfficialAutoencoder:
             return self.module.encode(x.to(self.device, torch.float32))
 
     def decode(self, z: torch.Tensor, length: int, seed: int | None = None) -> torch.Tensor:
-        from linear_cae.inference import _overlap_add_crossfade
-
         m = self.module
         if z.ndim not in (3, 4):
             raise ValueError(f"expected latents [B, C, L] or [B, chunks, C, L], got shape {tuple(z.shape)}")
@@ -172,8 +172,11 @@ class OfficialAutoencoder:
             audio = _fit(audio, samples)
             if not chunked:
                 return audio
+            # the package's crossfade: linear fades over each overlap, as the engine's own chunking does
             step = m.max_chunk_size - int(m.max_chunk_size * m.overlap_percentage)
-            return _fit(_overlap_add_crossfade(audio, batch, chunks, step, m.max_chunk_size, length), length)
+            plan = ChunkPlan(length=min(length, step * (chunks - 1) + samples), chunk=samples, step=step, n=chunks)
+            joined = overlap_add(audio.reshape(batch, chunks, samples).float().cpu().numpy(), plan)
+            return _fit(torch.from_numpy(joined).to(audio.device), length)
 
     def _draw_noise(self, chunks: int, latent_length: int, seed: int | None) -> list[torch.Tensor]:
         """Initial noise and one noise per sampling step, `[chunks, D, F, W]` each.

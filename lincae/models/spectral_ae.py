@@ -9,12 +9,13 @@ skip path), a standard design that is not linear by construction: linearity has 
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from lincae.models.base import weights_fingerprint
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,7 @@ def load_checkpoint(path: Path, device: torch.device | str | None = None) -> Emb
     blob = torch.load(path, map_location="cpu", weights_only=True)
     model = SpectralAE(SpectralAEConfig(**blob["config"]))
     model.load_state_dict(blob["state_dict"])
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    return EmbeddedAutoencoder(Path(path).stem, model, digest, torch.device(device or "cpu"))
+    return EmbeddedAutoencoder(Path(path).stem, model, weights_fingerprint(Path(path)), torch.device(device or "cpu"))
 
 
 def read_info(path: Path) -> dict:
