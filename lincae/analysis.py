@@ -25,6 +25,7 @@ from lincae.rows import SCALES, STEMS, get_row, scale_row_id  # noqa: E402
 from lincae.table_metrics import METRIC_KEYS, METRICS, table_metrics  # noqa: E402
 
 ANALYSIS_VERSION = 2
+SPECTROGRAM_FFT, SPECTROGRAM_HOP = 2048, 512
 CURVE_GAINS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 2.5, 3.0)
 """Gains of the homogeneity curve; they include the table's scales so both show the same numbers."""
 if not set(SCALES) <= set(CURVE_GAINS):
@@ -166,30 +167,29 @@ def additivity_figure(analyses: Sequence[ModelAnalysis], labels: Mapping[str, st
     return fig
 
 
-def spectrogram_db(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
-    """Log-magnitude STFT in dB as [bins, frames]."""
-    mag = metrics.stft_magnitude(x, n_fft, hop)
-    return (20 * np.log10(np.maximum(mag, 1e-6))).T
+def spectrogram_db(x: np.ndarray, n_fft: int = SPECTROGRAM_FFT, hop: int = SPECTROGRAM_HOP) -> np.ndarray:
+    """Log-magnitude STFT in dB (re full scale, floored at −120 dB) as [bins, frames]."""
+    import librosa
+
+    return librosa.amplitude_to_db(metrics.stft_magnitude(x, n_fft, hop).T, ref=1.0, amin=1e-6, top_db=None)
 
 
 def spectrogram_figure(audio: np.ndarray, reference: np.ndarray, sample_rate: int, title: str,
                        reference_title: str = "reference", range_db: float = 80.0) -> Figure:
-    """The cell's spectrogram beside its reference's, on one colour scale (log frequency)."""
+    """The spectrogram of `audio` beside that of `reference`, on one colour scale, log frequency (librosa's
+    display conventions)."""
+    import librosa.display
+
     specs = [spectrogram_db(reference), spectrogram_db(audio)]
     top = max(float(s.max()) for s in specs)
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
-    n_bins, n_frames = specs[0].shape
-    freqs = np.linspace(0, sample_rate / 2, n_bins)
-    times = np.arange(n_frames) * 512 / sample_rate
     mesh = None
     for ax, spec, name in zip(axes, specs, (reference_title, title)):
-        mesh = ax.pcolormesh(times, freqs[1:], spec[1:], shading="auto", cmap="magma", vmin=top - range_db, vmax=top,
-                             rasterized=True)
-        ax.set_yscale("log")
-        ax.set_ylim(30, sample_rate / 2)
+        mesh = librosa.display.specshow(spec, sr=sample_rate, n_fft=SPECTROGRAM_FFT, hop_length=SPECTROGRAM_HOP,
+                                        x_axis="time", y_axis="log", ax=ax, cmap="magma", vmin=top - range_db,
+                                        vmax=top, rasterized=True)
         ax.set_title(name, fontsize="medium")
-        ax.set_xlabel("time (s)")
-    axes[0].set_ylabel("frequency (Hz)")
-    fig.colorbar(mesh, ax=axes, label="dB", shrink=0.9)
+    axes[1].set_ylabel("")
+    fig.colorbar(mesh, ax=axes, label="dB", format="%+2.0f", shrink=0.9)
     return fig

@@ -65,16 +65,10 @@ def _hub_offline() -> bool:
 
 
 def _hub_token() -> str | None:
-    """The token from `HF_TOKEN` or the saved login, read without any network call."""
-    from huggingface_hub import constants
+    """The Hub token as `huggingface_hub` finds it (`HF_TOKEN`, then the saved login)."""
+    from huggingface_hub import get_token
 
-    token = os.environ.get("HF_TOKEN")
-    if token:
-        return token
-    path = Path(constants.HF_TOKEN_PATH)
-    if not path.is_file():
-        return None
-    return path.read_text().strip() or None
+    return get_token()
 
 
 def _hub_cached(repo: str, filenames: list[str]) -> list[Path] | None:

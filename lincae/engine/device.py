@@ -2,8 +2,7 @@
 
 Policy: CUDA > MPS > CPU. Encoders always run in fp32: their latents are what the linearity measurements
 are made on. Decoders run under autocast on a GPU (bf16 where the card supports it, else fp16); on CPU they
-run in fp32 unless bf16 is asked for, because bf16 changes the output (33–35 dB SNR from fp32 on the official
-architecture, far below what the decoder itself changes).
+run in fp32 unless bf16 is asked for, because bf16 changes the output (by how much: docs/BENCHMARKS.md).
 On Hugging Face ZeroGPU the GPU exists only inside functions wrapped by `spaces.GPU`; `gpu_task` applies
 that wrapper when the `spaces` package is importable and is the identity elsewhere.
 """

@@ -48,9 +48,8 @@ BATCH_SECONDS: dict[str, dict[str, float]] = {
     "cpu": {"encode": 12.0, "decode": 6.0},
     "gpu": {"encode": 60.0, "decode": 60.0},
 }
-"""Most audio per forward pass when the engine decides (`max_batch_seconds="auto"`). On a 2-core CPU batching
-long items barely pays (official architecture, 5.9 s items: 2 per encode pass cost 17 % less CPU time than 1,
-6 per pass 13 % less; 2 per decode pass 5 % more than 1, 7 per pass ~15 % more), so passes stay small there."""
+"""Most audio per forward pass when the engine decides (`max_batch_seconds="auto"`). On a CPU, batching long
+items barely pays, so passes stay small there (measurements: docs/BENCHMARKS.md, "the CPU batch policy")."""
 Progress = Callable[..., object]  # called as progress(fraction, desc=...), like gr.Progress or tqdm wrappers
 
 

@@ -108,13 +108,12 @@ class OfficialAutoencoder:
         return self
 
     def speed_up_decoder(self, compile: bool = False) -> None:
-        """Decode faster without changing the model (outputs agree with the package's to 80–90 dB, not bit for bit).
+        """Decode faster without changing the model (outputs agree with the package's closely, not bit for bit).
 
-        The decoder's convolution weights go channels-last, which oneDNN and cuDNN run faster (1.2× per decode
-        on a 2-core CPU); the encoder keeps its layout, because channels-last made its latents 300× less
-        accurate. With `compile`, the sampler's network step is compiled by TorchInductor with frozen weights:
-        1.2× faster again on CPU in fp32 (whole tables: 1.43× the package's loop), after a minute or two of
-        compilation for the first input shapes. Numbers: docs/BENCHMARKS.md. Where compilation fails (no C++
+        The decoder's convolution weights go channels-last, which oneDNN and cuDNN run faster; the encoder keeps
+        its layout, because channels-last made its latents far less accurate. With `compile`, the sampler's
+        network step is compiled by TorchInductor with frozen weights, after minutes of compilation for the
+        first input shapes. How much faster and how close: docs/BENCHMARKS.md. Where compilation fails (no C++
         compiler or Python headers, say), decoding goes on without it and `decoder_compiled` says so.
         """
         g = self.module.generator
