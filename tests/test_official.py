@@ -8,7 +8,7 @@ import linear_cae.inference
 import pytest
 import torch
 
-from lincae import list_models, load_model
+from lincae.registry import list_models, load_model
 from lincae.models import official
 from lincae.registry import weights_fingerprint
 

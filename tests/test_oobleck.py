@@ -7,7 +7,7 @@ import pytest
 import torch
 from diffusers import AutoencoderOobleck
 
-from lincae import list_models, load_model
+from lincae.registry import list_models, load_model
 from lincae.models.oobleck import OobleckAutoencoder
 
 LENGTH = 1001  # not a multiple of the hop (8): the adapter pads

@@ -9,7 +9,8 @@ import types
 import huggingface_hub
 import pytest
 
-from lincae import ModelInfo, ModelUnavailable, list_models, load_model, model_info, registry
+from lincae import ModelInfo, ModelUnavailable, list_models, model_info, registry
+from lincae.registry import load_model
 from lincae.__main__ import main
 
 NAMES = ["demo-lincae", "demo-ae", "lin-cae", "lin-cae-2", "m2l", "stable-audio-vae"]
