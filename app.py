@@ -37,7 +37,7 @@ def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
 
 settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_settings.from_environment()
 engine = Engine.from_settings(settings)
-builder = TableBuilder(engine, list_models(probe=True), load_track, cells_dir=settings.cache_dir / "cells")
+builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track, cells_dir=settings.cache_dir / "cells")
 tracks = list_tracks()
 demo = build_demo(builder, tracks, settings)
 

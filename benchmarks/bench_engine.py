@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lincae import metrics  # noqa: E402
 from lincae.data.track import SAMPLE_RATE, Track  # noqa: E402
 from lincae.engine import MODEL_ROWS, ROW_COEFFICIENTS, SIGNALS, Engine  # noqa: E402
+from lincae.registry import load_model  # noqa: E402
 from lincae.rows import STEMS  # noqa: E402
+from lincae.settings import Settings  # noqa: E402
 
 # Music2Latent's defaults: the architecture of the released checkpoints (58,185,026 parameters)
 FRONTEND = {"hop_size": 512, "n_fft_factor": 4, "alpha_rescale": 0.65, "beta_rescale": 0.34, "sample_rate": SAMPLE_RATE}
@@ -157,7 +160,7 @@ def timed_table(engine: Engine, track: Track, seed: int, warm_up: Track | None =
 
 
 def served_again(engine: Engine, track: Track, model: str, seed: int, memory_runs: int, disk_runs: int,
-                 loader=None) -> dict:
+                 loader) -> dict:
     """A computed table served again: from memory (same engine), and from disk in a new engine on the same
     cache directory (its model loaded first, not timed). Medians, in ms."""
 
@@ -183,7 +186,7 @@ def run_official(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         write_mirror(tmp / "mirror", SMALL_GENERATOR if args.small else GENERATOR)
-        os.environ["LINCAE_WEIGHTS_DIR"] = str(tmp / "mirror")
+        mirror = Settings(weights_dir=tmp / "mirror")
         files = type(FILE_NAMES)(*(tmp / "mirror" / hub_folder(MODEL) / f for f in FILE_NAMES))
         ref = build_module(MODEL, files).to(args.device)
         result["parameters"] = sum(p.numel() for p in ref.parameters())
@@ -201,8 +204,7 @@ def run_official(args: argparse.Namespace) -> dict:
             if (args.no_bf16 and options.get("cpu_bf16")) or (args.no_compile and options.get("compile")):
                 continue
             result[f"load_before_{name}"] = uptime()
-            engine = Engine(device=args.device, cache_dir=str(tmp / name),
-                            **{"compile": False, "cpu_bf16": False, **options})
+            engine = Engine.from_settings(replace(mirror, device=args.device, cache_dir=tmp / name, **options))
             table, timing = timed_table(engine, track, args.seed, warm_up)
             result[name] = {**timing, **compare(reference, table),
                             "cpu_speed_up": result["reference"]["cpu_s"] / timing["cpu_s"],
@@ -211,7 +213,8 @@ def run_official(args: argparse.Namespace) -> dict:
                             "max_mrstft_vs_reference": max(metrics.mrstft(reference[r], table[r]) for r in MODEL_ROWS)}
             print(json.dumps({name: result[name]}), flush=True)
             if name == "engine_fp32":
-                result["cached"] = served_again(engine, track, MODEL, args.seed, memory_runs=20, disk_runs=1)
+                result["cached"] = served_again(engine, track, MODEL, args.seed, memory_runs=20, disk_runs=1,
+                                                loader=lambda name, device: load_model(name, device, mirror))
                 print(json.dumps(result["cached"]), flush=True)
             del engine
     result["load_after"] = uptime()
@@ -239,7 +242,7 @@ def run_cached(args: argparse.Namespace) -> dict:
 
 def run_embedded(args: argparse.Namespace) -> dict:
     from lincae.audio import resample
-    from lincae.registry import list_models, load_model
+    from lincae.registry import list_models
 
     out: dict = {"machine": machine(), "load": uptime(), "models": {}}
     track = bench_track(args.seconds)

@@ -22,6 +22,7 @@ import torch
 
 from lincae import audio as audio_io
 from lincae.models.base import Autoencoder
+from lincae.settings import Settings
 
 AudioLike = str | os.PathLike | np.ndarray | torch.Tensor
 
@@ -100,10 +101,10 @@ class Model:
         return frame, l1 - n1 / frame
 
 
-def load_model(name: str, device: torch.device | str | None = None) -> Model:
+def load_model(name: str, device: torch.device | str | None = None, settings: Settings | None = None) -> Model:
     """The model `name` (see `lincae.list_models()`) on `device` (default: CUDA when present, else CPU).
-    Raises `ValueError` for an unknown name and `lincae.ModelUnavailable` (with the reason) when it cannot
-    run here."""
+    `settings`: where local weights are (None: as the environment says). Raises `ValueError` for an unknown
+    name and `lincae.ModelUnavailable` (with the reason) when it cannot run here."""
     from lincae import registry
 
-    return Model(registry.load_model(name, device))
+    return Model(registry.load_model(name, device, settings))

@@ -1,8 +1,9 @@
 """Which models exist, where their weights come from, and why one cannot run here.
 
 `list_models()` never loads weights and never waits on the network (unless `probe=True`): it looks at
-the bundled checkpoints, the local mirrors named by `LINCAE_WEIGHTS_DIR` / `LINCAE_SAO_VAE_DIR`, the
-Hugging Face cache, `HF_HUB_OFFLINE` and whether a token is set. `load_model()` downloads what is missing.
+the bundled checkpoints, the local mirrors of the settings (`weights_dir` / `sao_vae_dir`, by default from
+`LINCAE_WEIGHTS_DIR` / `LINCAE_SAO_VAE_DIR`), the Hugging Face cache, `HF_HUB_OFFLINE` and whether a token
+is set. `load_model()` downloads what is missing.
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ import torch
 
 from lincae.models import official, oobleck
 from lincae.models.base import Autoencoder, ModelInfo, weights_fingerprint
+from lincae.settings import ENVIRONMENT, Settings, from_environment
 
-WEIGHTS_DIR_ENV = "LINCAE_WEIGHTS_DIR"
-SAO_VAE_DIR_ENV = "LINCAE_SAO_VAE_DIR"
+WEIGHTS_DIR_ENV = ENVIRONMENT["weights_dir"]
+SAO_VAE_DIR_ENV = ENVIRONMENT["sao_vae_dir"]
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 SAMPLE_RATE = 44100
 PROBE_TIMEOUT_S = 3.0
@@ -51,7 +53,7 @@ class _Spec:
     linear: bool
     embedded: bool
     description: str
-    locate: Callable[[str, bool], _Where]
+    locate: Callable[[str, bool, Settings], _Where]
     load: Callable[[str, _Where, torch.device], Autoencoder]
 
 
@@ -111,12 +113,12 @@ def _remote(repo: str, probe_file: str, probe: bool, local_env: str, gated: bool
     return _Where(f"{hub}, downloaded on first load")
 
 
-def _locate_official(name: str, probe: bool) -> _Where:
+def _locate_official(name: str, probe: bool, settings: Settings) -> _Where:
     folder = official.hub_folder(name)
     hub_files = [f"{folder}/{f}" for f in official.FILE_NAMES]
     if find_spec("linear_cae") is None:
         return _Where(official.HUB_REPO, "package linear-cae not installed")
-    mirror = os.environ.get(WEIGHTS_DIR_ENV)
+    mirror = settings.weights_dir
     if mirror:
         files = official.WeightFiles(*(Path(mirror) / f for f in hub_files))
         if all(p.is_file() for p in files):
@@ -141,11 +143,11 @@ def _sao_weights(folder: Path) -> Path | None:
     return next(iter(sorted(folder.glob("diffusion_pytorch_model*"))), None)
 
 
-def _locate_sao(name: str, probe: bool) -> _Where:
+def _locate_sao(name: str, probe: bool, settings: Settings) -> _Where:
     hub_files = [f"{oobleck.SUBFOLDER}/{oobleck.CONFIG_FILE}", f"{oobleck.SUBFOLDER}/{oobleck.WEIGHTS_FILE}"]
     if find_spec("diffusers") is None:
         return _Where(oobleck.HUB_REPO, "package diffusers not installed")
-    local = os.environ.get(SAO_VAE_DIR_ENV)
+    local = settings.sao_vae_dir
     if local and (Path(local) / oobleck.CONFIG_FILE).is_file() and _sao_weights(Path(local)):
         return _Where(f"local folder ({SAO_VAE_DIR_ENV})", location=Path(local))
     cached = _hub_cached(oobleck.HUB_REPO, hub_files)
@@ -163,7 +165,7 @@ def _load_sao(name: str, where: _Where, device: torch.device) -> Autoencoder:
     return oobleck.OobleckAutoencoder(module, weights_fingerprint(_sao_weights(folder)), name).to(device)
 
 
-def _locate_embedded(name: str, probe: bool) -> _Where:
+def _locate_embedded(name: str, probe: bool, settings: Settings) -> _Where:
     path = EMBEDDED_DIR / f"{name}.pt"
     source = f"bundled checkpoint assets/models/{name}.pt"
     if not path.is_file():
@@ -247,20 +249,22 @@ def _info(spec: _Spec, where: _Where) -> ModelInfo:
     )
 
 
-def model_info(name: str, probe: bool = False) -> ModelInfo:
-    """One model's registry row."""
+def model_info(name: str, probe: bool = False, settings: Settings | None = None) -> ModelInfo:
+    """One model's registry row. `settings`: where local weights are (None: as the environment says)."""
     spec = _spec(name)
-    return _info(spec, spec.locate(name, probe))
+    return _info(spec, spec.locate(name, probe, settings or from_environment()))
 
 
-def list_models(probe: bool = False) -> list[ModelInfo]:
+def list_models(probe: bool = False, settings: Settings | None = None) -> list[ModelInfo]:
     """Every known model, embedded first, then the official ones, then Stable Audio.
 
     Looks only at local files and the environment; `probe=True` also asks the Hub (a few seconds at most)
     whether weights that would be downloaded are reachable.
     """
+    settings = settings or from_environment()
+
     def info(spec: _Spec) -> ModelInfo:
-        return _info(spec, spec.locate(spec.name, probe))
+        return _info(spec, spec.locate(spec.name, probe, settings))
 
     if not probe:
         return [info(s) for s in _SPECS]
@@ -268,13 +272,13 @@ def list_models(probe: bool = False) -> list[ModelInfo]:
         return list(pool.map(info, _SPECS))
 
 
-def load_model(name: str, device: torch.device | str | None = None) -> Autoencoder:
+def load_model(name: str, device: torch.device | str | None = None, settings: Settings | None = None) -> Autoencoder:
     """The model ready to run on `device` (default: CUDA when present, else CPU).
 
     Raises `ValueError` for an unknown name and `ModelUnavailable` (with the reason) when it cannot run here.
     """
     spec = _spec(name)
-    where = spec.locate(name, False)
+    where = spec.locate(name, False, settings or from_environment())
     if where.reason:
         raise ModelUnavailable(name, where.reason)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -17,6 +17,8 @@ ENVIRONMENT = {
     "musdb_dir": "LINCAE_MUSDB_DIR",
     "cpu_bf16": "LINCAE_CPU_BF16",
     "compile": "LINCAE_COMPILE",
+    "weights_dir": "LINCAE_WEIGHTS_DIR",
+    "sao_vae_dir": "LINCAE_SAO_VAE_DIR",
 }
 """The environment variable that sets each field (a Space has no command line)."""
 
@@ -29,7 +31,9 @@ def default_cache_dir() -> Path:
 class Settings:
     """cache_dir: where computed audio is kept across restarts. max_seconds: the longest upload or MUSDB
     segment. musdb_dir: a local MUSDB18-HQ folder (None: not offered). cpu_bf16: decode in bf16 on a CPU.
-    compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one."""
+    compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one.
+    weights_dir: a local mirror of the official checkpoints' Hub repository. sao_vae_dir: a local copy of the
+    Stable Audio VAE (its `vae/` folder)."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
     max_seconds: float = DEFAULT_MAX_SECONDS
@@ -37,6 +41,8 @@ class Settings:
     cpu_bf16: bool = False
     compile: bool = False
     device: str | None = None
+    weights_dir: Path | None = None
+    sao_vae_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.max_seconds) or self.max_seconds < MIN_SECONDS:
@@ -61,7 +67,7 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
         raw = environ.get(variable, "").strip()
         if not raw:
             continue
-        if name in ("cache_dir", "musdb_dir"):
+        if name in ("cache_dir", "musdb_dir", "weights_dir", "sao_vae_dir"):
             found[name] = _path(raw)
         elif name == "max_seconds":
             found[name] = _seconds(raw, variable)

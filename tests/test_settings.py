@@ -65,3 +65,12 @@ def test_no_module_writes_the_environment():
                if "os.environ[" in p.read_text() or "environ.setdefault(" in p.read_text()]
     assert writers == []
     assert "os.environ.setdefault(\"GRADIO_ANALYTICS_ENABLED\"" in (root / "app.py").read_text()
+
+
+def test_the_registry_finds_local_weights_through_the_settings(official_mirror, offline_hub):
+    from lincae import registry
+
+    assert not registry.model_info("lin-cae").available  # nothing in the environment, no network
+    found = registry.model_info("lin-cae", settings=Settings(weights_dir=official_mirror))
+    assert found.available and ENVIRONMENT["weights_dir"] in found.source
+    assert registry.load_model("lin-cae", "cpu", Settings(weights_dir=official_mirror)).name == "lin-cae"

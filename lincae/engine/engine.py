@@ -99,10 +99,10 @@ def _stage(
     return lambda done, total: progress(start + (end - start) * done / total, desc=f"{done_desc} {done}/{total}")
 
 
-def _registry_loader(name: str, device: torch.device) -> Autoencoder:
+def _registry_loader(name: str, device: torch.device, settings: Settings | None = None) -> Autoencoder:
     from lincae.registry import load_model
 
-    return load_model(name, device=device)
+    return load_model(name, device=device, settings=settings)
 
 
 @dataclass
@@ -160,6 +160,7 @@ class Engine:
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs) -> Engine:
         """The engine a `Settings` describes: its device, cache folder, decoder precision and compilation."""
+        kwargs.setdefault("loader", lambda name, device: _registry_loader(name, device, settings))
         return cls(device=settings.device, cache_dir=settings.cache_dir, cpu_bf16=settings.cpu_bf16,
                    compile=settings.compile, **kwargs)
 

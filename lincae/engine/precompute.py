@@ -25,16 +25,18 @@ def run(args: argparse.Namespace) -> int:
     from lincae.engine import Engine
     from lincae.registry import list_models
 
-    infos = [m for m in list_models() if m.available and (not args.models or m.name in args.models)]
+    chosen = settings.from_arguments(args)
+    known = list_models(settings=chosen)
+    infos = [m for m in known if m.available and (not args.models or m.name in args.models)]
     tracks = [t.id for t in list_tracks() if not args.tracks or t.id in args.tracks]
-    unknown = set(args.models or ()) - {m.name for m in list_models()}
+    unknown = set(args.models or ()) - {m.name for m in known}
     if unknown:
         print(f"unknown models: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     if not infos or not tracks:
         print("nothing to precompute: no available model or no track", file=sys.stderr)
         return 1
-    engine = Engine.from_settings(settings.from_arguments(args))
+    engine = Engine.from_settings(chosen)
     failures = 0
     with tqdm(total=len(infos) * len(tracks), unit="table") as bar:
         for info in infos:
