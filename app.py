@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no requests of its own
+if os.environ.get("SPACES_ZERO_GPU"):
+    import spaces  # noqa: F401  # ZeroGPU hardware: imported before torch, which it prepares for GPU calls
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
@@ -19,7 +21,8 @@ from collections.abc import Sequence  # noqa: E402
 from lincae import settings as app_settings  # noqa: E402
 from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
-from lincae.registry import list_models  # noqa: E402
+from lincae.engine.device import on_zero_gpu  # noqa: E402
+from lincae.registry import list_models, model_info  # noqa: E402
 from ui.layout import build_demo, launch_kwargs  # noqa: E402
 from ui.tables import TableBuilder  # noqa: E402
 
@@ -37,11 +40,13 @@ def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
 
 settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_settings.from_environment()
 engine = Engine.from_settings(settings)
-builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track, cells_dir=settings.cache_dir / "cells")
+builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track,
+                       cells_dir=settings.cache_dir / "cells", refresh=lambda name: model_info(name, settings=settings))
 tracks = list_tracks()
 demo = build_demo(builder, tracks, settings)
 
 if __name__ == "__main__":
-    if tracks:  # the first track's table is usually what the first visitor asks for
+    # The first track's table is what the first visitor asks for; on ZeroGPU a GPU exists only inside a request.
+    if tracks and not on_zero_gpu():
         threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
     demo.launch(**launch_kwargs(builder.cells_dir))

@@ -19,6 +19,8 @@ ENVIRONMENT = {
     "compile": "LINCAE_COMPILE",
     "weights_dir": "LINCAE_WEIGHTS_DIR",
     "sao_vae_dir": "LINCAE_SAO_VAE_DIR",
+    "official_revision": "LINCAE_OFFICIAL_REVISION",
+    "sao_vae_revision": "LINCAE_SAO_VAE_REVISION",
 }
 """The environment variable that sets each field (a Space has no command line)."""
 
@@ -33,7 +35,8 @@ class Settings:
     segment. musdb_dir: a local MUSDB18-HQ folder (None: not offered). cpu_bf16: decode in bf16 on a CPU.
     compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one.
     weights_dir: a local mirror of the official checkpoints' Hub repository. sao_vae_dir: a local copy of the
-    Stable Audio VAE (its `vae/` folder)."""
+    Stable Audio VAE (its `vae/` folder). official_revision, sao_vae_revision: the Hub revision (a commit SHA)
+    to download the official checkpoints / the Stable Audio VAE at (None: the registry's pinned one)."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
     max_seconds: float = DEFAULT_MAX_SECONDS
@@ -43,6 +46,8 @@ class Settings:
     device: str | None = None
     weights_dir: Path | None = None
     sao_vae_dir: Path | None = None
+    official_revision: str | None = None
+    sao_vae_revision: str | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.max_seconds) or self.max_seconds < MIN_SECONDS:
@@ -71,6 +76,8 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
             found[name] = _path(raw)
         elif name == "max_seconds":
             found[name] = _seconds(raw, variable)
+        elif name.endswith("_revision"):
+            found[name] = raw
         else:
             found[name] = raw == "1"
     try:

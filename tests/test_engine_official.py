@@ -141,3 +141,22 @@ def test_a_decoder_that_cannot_be_compiled_decodes_without_it(engine_factory, tr
     assert not engine.model("lin-cae").decoder_compiled
     for row in MODEL_ROWS:
         np.testing.assert_array_equal(eager[row], table[row])
+
+
+def test_a_cached_table_is_served_without_loading_the_model(engine_factory, track, monkeypatch, tmp_path) -> None:
+    """The cache key names the weights by their file, so a table computed once is found by a fresh engine (a
+    restart) even when the model cannot be loaded now."""
+    from lincae.models import official
+
+    computed = Engine(device="cpu", cache_dir=tmp_path / "shared").track_table(track, "lin-cae", seed=SEED)
+
+    def cannot_load(*args, **kwargs):
+        raise RuntimeError("the model was loaded")
+
+    monkeypatch.setattr(official, "build_module", cannot_load)
+    restarted = Engine(device="cpu", cache_dir=tmp_path / "shared")
+    served = restarted.track_table(track, "lin-cae", seed=SEED)
+    for row in MODEL_ROWS:
+        np.testing.assert_array_equal(served[row], computed[row])
+    with pytest.raises(RuntimeError, match="the model was loaded"):  # an uncached table does need the model
+        restarted.track_table(track, "lin-cae", seed=SEED + 1)

@@ -22,7 +22,7 @@ def track(track_id: str) -> Track:
 def test_precompute_warms_every_track_for_every_available_model(tmp_path, monkeypatch, capsys):
     models = {"a": IdentityAE("a"), "b": IdentityAE("b")}
     monkeypatch.setattr("lincae.registry.list_models", lambda probe=False, settings=None: [info("a"), info("b"), info("c", False)])
-    monkeypatch.setattr("lincae.registry.load_model", lambda name, device=None, settings=None: models[name])
+    monkeypatch.setattr("lincae.registry.load_model", lambda name, device=None, settings=None, progress=None: models[name])
     monkeypatch.setattr("lincae.data.library.list_tracks", lambda: [TrackInfo("t1", "", "", ""), TrackInfo("t2", "", "", "")])
     monkeypatch.setattr("lincae.data.library.load_track", track)
 
@@ -52,7 +52,7 @@ def test_precompute_flags_reach_the_engine(tmp_path, monkeypatch):
             compiled.append(compile)
 
     monkeypatch.setattr("lincae.registry.list_models", lambda probe=False, settings=None: [info("a")])
-    monkeypatch.setattr("lincae.registry.load_model", lambda name, device=None, settings=None: FastAE("a"))
+    monkeypatch.setattr("lincae.registry.load_model", lambda name, device=None, settings=None, progress=None: FastAE("a"))
     monkeypatch.setattr("lincae.data.library.list_tracks", lambda: [TrackInfo("t1", "", "", "")])
     monkeypatch.setattr("lincae.data.library.load_track", track)
     assert main(["precompute", "--cache-dir", str(tmp_path), "--device", "cpu", "--cpu-bf16", "--compile"]) == 0

@@ -1,7 +1,9 @@
 """From a track id to the player's value: reference audio, one engine table per model, cells on disk.
 
 The engine computes and caches the audio; this module only turns it into files the browser can fetch and
-the JSON the player reads. A model that fails here becomes an N/A column with the reason, never an error.
+the JSON the player reads. A model that fails here becomes an N/A column with the reason, never an error, and
+is tried again the next time the table is asked for: a Hub that failed once (a 503, a timeout) is not
+remembered as broken. Only tables without failures are kept as finished.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class TableBuilder:
         load_track: Callable[[str], Track],
         cells_dir: str | Path,
         seed: int = DEFAULT_SEED,
+        refresh: Callable[[str], ModelInfo] | None = None,
     ) -> None:
         self.engine = engine
         self.models = list(models)
@@ -57,7 +60,7 @@ class TableBuilder:
         """Tracks made at run time (uploads, MUSDB segments), found before those of `load_track`."""
         self.cells_dir = Path(cells_dir)
         self.seed = seed
-        self._unavailable: dict[str, str] = {}  # model name → reason found when loading it
+        self._refresh = refresh  # the registry's look at one model, asked again for those that could not run
         self._finished: OrderedDict[str, TableUpdate] = OrderedDict()  # newest last, at most FINISHED_TABLES
         self._lock = threading.Lock()
 
@@ -65,13 +68,11 @@ class TableBuilder:
         return self.tracks.load(track_id)
 
     def model_infos(self) -> list[ModelInfo]:
-        """The registry's view, updated with models that turned out not to load here."""
-        return [
-            dataclasses.replace(m, available=False, reason=self._unavailable[m.name])
-            if m.name in self._unavailable
-            else m
-            for m in self.models
-        ]
+        """The registry's view; models that could not run are looked at again (local checks only), so weights
+        that arrived, or a Hub that answers again, make a column playable without a restart."""
+        if self._refresh is not None:
+            self.models = [m if m.available else self._refresh(m.name) for m in self.models]
+        return list(self.models)
 
     def updates(self, track_id: str, progress: Progress | None = None) -> Iterator[TableUpdate]:
         """The table before each model column is computed (the rest show as computing), then the whole table."""
@@ -106,7 +107,6 @@ class TableBuilder:
             try:
                 table = self.engine.track_table(track, model.name, seed=self.seed, progress=step)
             except ModelUnavailable as err:
-                self._unavailable[model.name] = err.reason
                 failures[model.name] = err.reason
             except Exception as err:  # a broken model must not take the page down with it
                 log.exception("%s failed on %s", model.name, track.id)
@@ -115,6 +115,9 @@ class TableBuilder:
                 for row, audio in table.items():
                     cells[row][model.name] = make_cell(audio, track.sample_rate, self.cells_dir)
         final = update(_summary(len(todo) - len(failures), failures), done=True)
+        if failures:  # tried again on the next request
+            yield final
+            return
         with self._lock:
             self._finished[track_id] = final
             while len(self._finished) > FINISHED_TABLES:  # uploads add tracks without end
@@ -144,4 +147,5 @@ def _summary(ready: int, failures: dict[str, str]) -> str:
     text = f"Ready: {ready} model(s) playable."
     if failures:
         text += " Not playable: " + "; ".join(f"{name} ({why})" for name, why in failures.items())
+        text += ". Tried again when the track is opened again."
     return text

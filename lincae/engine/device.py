@@ -3,12 +3,14 @@
 Policy: CUDA > MPS > CPU. Encoders always run in fp32: their latents are what the linearity measurements
 are made on. Decoders run under autocast on a GPU (bf16 where the card supports it, else fp16); on CPU they
 run in fp32 unless bf16 is asked for, because bf16 changes the output (by how much: docs/BENCHMARKS.md).
-On Hugging Face ZeroGPU the GPU exists only inside functions wrapped by `spaces.GPU`; `gpu_task` applies
-that wrapper when the `spaces` package is importable and is the identity elsewhere.
+On Hugging Face ZeroGPU the GPU exists only inside functions wrapped by `spaces.GPU`, which run in a worker
+process that receives their arguments pickled; `gpu_task` applies that wrapper when the `spaces` package is
+importable and is the identity elsewhere (see `lincae.engine.zerogpu` for the one call the engine makes).
 """
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -54,10 +56,17 @@ class Precision:
         return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
 
-def gpu_task(fn: F) -> F:
-    """Run `fn` on a ZeroGPU slot when `spaces` is installed (Hugging Face Spaces); otherwise unchanged."""
+def on_zero_gpu() -> bool:
+    """Whether this process runs on Hugging Face ZeroGPU hardware (the variable its Spaces set)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in {"1", "t", "true"}
+
+
+def gpu_task(fn: F, duration: float | Callable[..., float] | None = None) -> F:
+    """`fn` wrapped by `spaces.GPU` (Hugging Face ZeroGPU: a GPU for each call, at most `duration` seconds;
+    a callable gets the call's arguments) when `spaces` is installed; `fn` itself elsewhere. `spaces` is
+    effect-free outside ZeroGPU hardware."""
     try:
         import spaces  # type: ignore[import-not-found]
     except ImportError:
         return fn
-    return spaces.GPU(fn)
+    return spaces.GPU(fn, duration=duration) if duration is not None else spaces.GPU(fn)

@@ -30,7 +30,9 @@ from lincae.audio import fit_length, resample
 from lincae.data.track import Track
 from lincae.engine.cache import TwoLevelCache, cache_key
 from lincae.engine.chunking import ChunkPlan, overlap_add, plan_chunks, split
-from lincae.engine.device import Precision, auto_device, gpu_task
+from lincae.engine import zerogpu
+from lincae.engine.device import Precision, auto_device, on_zero_gpu
+from lincae.engine.passes import batched, decode_pass, encode_pass, sanitize
 from lincae.models.base import Autoencoder
 from lincae.rows import MODEL_ROWS, SIGNALS, get_row
 from lincae.settings import Settings
@@ -38,7 +40,7 @@ from lincae.settings import Settings
 log = logging.getLogger(__name__)
 
 # Bump when the meaning of a cached result changes, so old entries are no longer found.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 ROW_COEFFICIENTS: dict[str, dict[str, float]] = {r: dict(get_row(r).latent) for r in MODEL_ROWS}
 """Each model row of the demo table as a linear combination of the encoded signals (from `lincae.rows`)."""
 
@@ -60,32 +62,12 @@ class TrackTable(dict):
     nonfinite: tuple[str, ...] = ()
 
 
-def sanitize(x: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Zeros in place of NaN/inf; the flag says whether any were found. Nothing is clipped."""
-    bad = ~np.isfinite(x)
-    if bad.any():
-        return np.where(bad, 0.0, x).astype(np.float32), True
-    return x, False
 
 
-@gpu_task
-def _encode_pass(model: Autoencoder, x: np.ndarray, device: torch.device) -> np.ndarray:
-    """Always fp32 (see `lincae.engine.device`)."""
-    with torch.inference_mode():
-        z = model.encode(torch.from_numpy(x).to(device))
-    return z.float().cpu().numpy()
 
 
-@gpu_task
-def _decode_pass(model: Autoencoder, z: np.ndarray, length: int, seed: int, precision: Precision) -> np.ndarray:
-    with torch.inference_mode(), precision.autocast():
-        y = model.decode(torch.from_numpy(z).to(precision.device), length, seed=seed)
-    return y.float().cpu().numpy()
 
 
-def _is_oom(err: BaseException) -> bool:
-    message = str(err).lower()
-    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in message or "can't allocate" in message
 
 
 def _stage(
@@ -99,10 +81,22 @@ def _stage(
     return lambda done, total: progress(start + (end - start) * done / total, desc=f"{done_desc} {done}/{total}")
 
 
-def _registry_loader(name: str, device: torch.device, settings: Settings | None = None) -> Autoencoder:
+def _registry_loader(
+    name: str, device: torch.device, progress: Progress | None = None, settings: Settings | None = None
+) -> Autoencoder:
     from lincae.registry import load_model
 
-    return load_model(name, device=device, settings=settings)
+    report = None if progress is None else (lambda line: progress(0.0, desc=line))
+    return load_model(name, device=device, settings=settings, progress=report)
+
+
+def _registry_fingerprint(name: str, settings: Settings | None = None) -> str | None:
+    from lincae.registry import weights_id
+
+    try:
+        return weights_id(name, settings)
+    except ValueError:  # a name the registry does not know: its loader is the one to ask
+        return None
 
 
 @dataclass
@@ -123,7 +117,12 @@ class Engine:
     forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small passes on CPU, where big ones are
     slower; up to 60 s on a GPU); on a GPU an out-of-memory error also halves the passes. max_chunk_seconds:
     longer audio is processed in overlapping chunks (a model's own `max_chunk_size`, in samples, is a further
-    limit). loader: `(name, device) -> Autoencoder`, the registry by default.
+    limit). loader: `(name, device) -> Autoencoder`, the registry by default. fingerprint: `name -> str | None`,
+    the identity of the weights the loader would load, found without loading them (the registry's
+    `weights_id` by default; with a custom loader and no fingerprint, the loaded model's `weights_hash`).
+    Cached results are keyed on it, so a cached table is served without loading, or downloading, its model.
+    registry_settings: where the registry finds local weights and which Hub revisions it downloads (None: the
+    environment's).
 
     The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
     per-pass limit) gets it raised so that one engine batch is one network pass. A model that
@@ -142,27 +141,38 @@ class Engine:
         max_batch_seconds: float | None | Literal["auto"] = AUTO,
         max_chunk_seconds: float | None = 30.0,
         loader: Callable[[str, torch.device], Autoencoder] | None = None,
+        fingerprint: Callable[[str], str | None] | None = None,
+        registry_settings: Settings | None = None,
     ) -> None:
         self.device = torch.device(device) if device is not None else auto_device()
         self.precision = Precision.for_device(self.device, cpu_bf16=cpu_bf16)
         self.compile = compile
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        if self.compile and on_zero_gpu():
+            log.warning("ZeroGPU does not support torch.compile: decoders run without it")
+            self.compile = False
         self.cache = TwoLevelCache(self.cache_dir, memory_bytes)
         if max_batch_seconds == AUTO:
             self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
         else:
             self.batch_seconds = {"encode": max_batch_seconds, "decode": max_batch_seconds}
         self.max_chunk_seconds = max_chunk_seconds
-        self._loader = loader or _registry_loader
+        if loader is None:  # the registry, which reports downloads and names weights without loading them
+            self._loader = lambda name, device, progress: _registry_loader(name, device, progress, registry_settings)
+            fingerprint = fingerprint or (lambda name: _registry_fingerprint(name, registry_settings))
+        else:
+            self._loader = loader
+        self._loader_reports = loader is None
+        self._fingerprint = fingerprint
         self._slots: dict[str, _Slot] = {}
         self._slots_lock = threading.Lock()
+        self._token = zerogpu.register(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs) -> Engine:
         """The engine a `Settings` describes: its device, cache folder, decoder precision and compilation."""
-        kwargs.setdefault("loader", lambda name, device: _registry_loader(name, device, settings))
         return cls(device=settings.device, cache_dir=settings.cache_dir, cpu_bf16=settings.cpu_bf16,
-                   compile=settings.compile, **kwargs)
+                   compile=settings.compile, registry_settings=settings, **kwargs)
 
     def describe(self) -> str:
         """How this engine computes, in a phrase for people: device, decoder precision, compilation."""
@@ -177,12 +187,16 @@ class Engine:
         with self._slots_lock:
             return self._slots.setdefault(name, _Slot(threading.Lock()))
 
-    def model(self, name: str) -> Autoencoder:
-        """The loaded model (loaded on first use, then kept)."""
+    def model(self, name: str, progress: Progress | None = None) -> Autoencoder:
+        """The loaded model (loaded on first use, then kept; a failed load is tried again on the next call).
+        `progress` hears about downloads."""
         slot = self._slot(name)
         with slot.lock:
             if slot.model is None:
-                model = self._loader(name, self.device)
+                if self._loader_reports:
+                    model = self._loader(name, self.device, progress)
+                else:
+                    model = self._loader(name, self.device)
                 if hasattr(model, "max_batch_size"):
                     model.max_batch_size = _UNBOUNDED_BATCH
                 if getattr(model, "chunks_long_inputs", False):
@@ -201,13 +215,20 @@ class Engine:
         limits = [n for n in limits if n is not None]
         return min(limits) if limits else None
 
-    def _key(self, model: Autoencoder, track: Track, op: str, **params) -> str:
+    def weights_id(self, name: str) -> str:
+        """The identity of a model's weights: without loading the model when the fingerprint knows it."""
+        known = self._fingerprint(name) if self._fingerprint is not None else None
+        loaded = self._slot(name).model
+        return known or (loaded or self.model(name)).weights_hash
+
+    def _key(self, name: str, op: str, track: Track | None = None, **params) -> str:
+        """What a result depends on: the weights, the audio, the chunking, the operation and its parameters."""
         return cache_key(
             v=CACHE_VERSION,
-            model=model.name,
-            weights=model.weights_hash,
-            audio=track.content_hash,
-            chunk=self._max_chunk(model),
+            model=name,
+            weights=self.weights_id(name),
+            audio=None if track is None else track.content_hash,
+            chunk_seconds=self.max_chunk_seconds,
             op=op,
             **params,
         )
@@ -228,44 +249,17 @@ class Engine:
 
     # --- forward passes (callers hold the model's lock) ------------------------------------------------
 
-    def _batched(
-        self,
-        fn: Callable[[np.ndarray], np.ndarray],
-        items: np.ndarray,
-        per_pass: int,
-        report: Callable[[int, int], object] | None = None,
-    ) -> np.ndarray:
-        """Run `fn` over `items` in passes of at most `per_pass` items, halving the passes on out-of-memory
-        (finished passes are kept); `report(items done, items)` after each pass."""
-        out: list[np.ndarray] = []
-        done = 0
-        while done < len(items):
-            batch = items[done : done + per_pass]
-            try:
-                out.append(fn(batch))
-            except (RuntimeError, torch.OutOfMemoryError) as err:
-                if per_pass == 1 or not _is_oom(err):
-                    raise
-                per_pass = (per_pass + 1) // 2
-                log.warning("out of memory: retrying with %d items per pass", per_pass)
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                continue
-            done += len(batch)
-            if report is not None:
-                report(done, len(items))
-        return np.concatenate(out)
-
     def _encode_signals(
         self, model: Autoencoder, track: Track, plan: ChunkPlan, report: Callable[[int, int], object] | None = None
     ) -> dict[str, np.ndarray]:
         audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
         x = np.stack([resample(audio[s], track.sample_rate, model.sample_rate) for s in SIGNALS])
         chunks = split(fit_length(x, plan.length), plan).reshape(-1, plan.chunk)  # [signals·n, chunk]
-        z = self._batched(
-            lambda b: _encode_pass(model, b, self.device),
+        z = batched(
+            lambda b: encode_pass(model, b, self.device),
             chunks,
             self._items_per_pass(model, plan, len(chunks), "encode"),
+            self.device,
             report,
         )
         z = z.reshape(len(SIGNALS), plan.n, *z.shape[1:])
@@ -282,10 +276,11 @@ class Engine:
     ) -> list[tuple[np.ndarray, bool]]:
         """`z`: [items, n, ...] → per item (audio at the track's rate and length, had NaN/inf)."""
         flat = np.ascontiguousarray(z.reshape(-1, *z.shape[2:]), dtype=np.float32)
-        y = self._batched(
-            lambda b: _decode_pass(model, b, plan.chunk, seed, self.precision),
+        y = batched(
+            lambda b: decode_pass(model, b, plan.chunk, seed, self.precision),
             flat,
             self._items_per_pass(model, plan, len(flat), "decode"),
+            self.device,
             report,
         )
         y = overlap_add(y.reshape(len(z), plan.n, -1), plan)
@@ -295,43 +290,81 @@ class Engine:
             out.append(sanitize(np.ascontiguousarray(audio, dtype=np.float32)))
         return out
 
+    # --- work done in one GPU call per request (see `lincae.engine.zerogpu`) ---------------------------
+
+    def _gpu_latents(self, name: str, progress: Progress | None, track: Track) -> dict[str, np.ndarray]:
+        model = self._slot(name).model
+        report = _stage(progress, 0.0, 0.3, f"{name}: encoding", f"{name}: encoded")
+        return self._encode_signals(model, track, self._plan(model, track), report)
+
+    def _gpu_table(
+        self, name: str, progress: Progress | None, track: Track, seed: int, z: Mapping[str, np.ndarray] | None
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(latents, table entry): the track's signals encoded unless `z` has them, then every row decoded."""
+        model = self._slot(name).model
+        if z is None:
+            z = self._gpu_latents(name, progress, track)
+        report = _stage(progress, 0.3, 1.0, f"{name}: decoding {len(MODEL_ROWS)} rows", f"{name}: decoded")
+        stacked = np.stack([ops.combine(ROW_COEFFICIENTS[r], z) for r in MODEL_ROWS])
+        decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed, report)
+        entry = {r: audio for r, (audio, _) in zip(MODEL_ROWS, decoded)}
+        entry["nonfinite"] = np.array([bad for _, bad in decoded], dtype=bool)
+        return dict(z), entry
+
+    def _gpu_silence(self, name: str, progress: Progress | None, track: Track) -> np.ndarray:
+        model = self._slot(name).model
+        plan = self._plan(model, track)
+        silence = np.zeros((plan.n, plan.chunk), dtype=np.float32)
+        per_pass = self._items_per_pass(model, plan, plan.n, "encode")
+        return batched(lambda b: encode_pass(model, b, self.device), silence, per_pass, self.device)
+
+    def _gpu_decode(
+        self, name: str, progress: Progress | None, track: Track, z: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, bool]:
+        model = self._slot(name).model
+        [(audio, bad)] = self._decode_latents(model, track, self._plan(model, track), z[None], seed)
+        return audio, bad
+
+    def _on_gpu(self, method: str, name: str, track: Track, items: int, progress: Progress | None = None,
+                **kwargs):
+        """`_gpu_<method>` as one GPU call processing `items` signals of the track's length. The caller has
+        loaded the model (outside any GPU call, where downloads can report progress) and holds its lock."""
+        return zerogpu.call(self._token, method, name, items * track.duration, progress, track=track, **kwargs)
+
     # --- public ---------------------------------------------------------------------------------------
 
     def latents(self, track: Track, model_name: str, progress: Progress | None = None) -> dict[str, np.ndarray]:
         """Latents of mix, stems and accompaniment: `{signal: [chunks, *latent_shape]}` (one chunk unless
         the model limits its input length)."""
-        model = self.model(model_name)
-        key = self._key(model, track, "latents")
+        key = self._key(model_name, "latents", track)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        slot = self._slot(model_name)
-        with slot.lock:
+        self.model(model_name, progress)
+        with self._slot(model_name).lock:
             hit = self.cache.get(key)  # another thread may have computed it while we waited
             if hit is not None:
                 return hit
-            report = _stage(progress, 0.0, 0.3, f"{model_name}: encoding", f"{model_name}: encoded")
-            return self.cache.put(key, self._encode_signals(model, track, self._plan(model, track), report))
+            return self.cache.put(key, self._on_gpu("latents", model_name, track, len(SIGNALS), progress))
 
     def track_table(
         self, track: Track, model_name: str, seed: int = 0, progress: Progress | None = None
     ) -> TrackTable:
-        """The model rows of the demo table (`MODEL_ROWS`), all decoded with `seed`."""
-        model = self.model(model_name)
-        key = self._key(model, track, "table", seed=seed, rows=ROW_COEFFICIENTS, precision=self.precision.name)
+        """The model rows of the demo table (`MODEL_ROWS`), all decoded with `seed`. A cached table is served
+        without loading the model."""
+        key = self._key(model_name, "table", track, seed=seed, rows=ROW_COEFFICIENTS, precision=self.precision.name)
         hit = self.cache.get(key)
         if hit is None:
-            z = self.latents(track, model_name, progress)
-            slot = self._slot(model_name)
-            with slot.lock:
+            self.model(model_name, progress)  # outside the model's lock: a download must not hold it
+            latents_key = self._key(model_name, "latents", track)
+            with self._slot(model_name).lock:
                 hit = self.cache.get(key)
                 if hit is None:
-                    report = _stage(progress, 0.3, 1.0, f"{model_name}: decoding {len(MODEL_ROWS)} rows",
-                                    f"{model_name}: decoded")
-                    stacked = np.stack([ops.combine(ROW_COEFFICIENTS[r], z) for r in MODEL_ROWS])
-                    decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed, report)
-                    entry = {r: audio for r, (audio, _) in zip(MODEL_ROWS, decoded)}
-                    entry["nonfinite"] = np.array([bad for _, bad in decoded], dtype=bool)
+                    z = self.cache.get(latents_key)
+                    items = len(MODEL_ROWS) + (len(SIGNALS) if z is None else 0)
+                    z_new, entry = self._on_gpu("table", model_name, track, items, progress, seed=seed, z=z)
+                    if z is None:
+                        self.cache.put(latents_key, z_new)
                     hit = self.cache.put(key, entry)
             if progress is not None:
                 progress(1.0, desc=f"{model_name}: done")
@@ -343,17 +376,14 @@ class Engine:
 
     def silence_latent(self, track: Track, model_name: str) -> np.ndarray:
         """Enc(silence) of the track's length, chunked like its latents: the origin of the latent space."""
-        model = self.model(model_name)
-        plan = self._plan(model, track)
-        key = cache_key(v=CACHE_VERSION, model=model.name, weights=model.weights_hash,
-                        op="silence", length=plan.length, chunk=plan.chunk)
+        key = self._key(model_name, "silence", length=track.num_samples, rate=track.sample_rate)
         hit = self.cache.get(key)
         if hit is None:
+            self.model(model_name)
             with self._slot(model_name).lock:
-                silence = np.zeros((plan.n, plan.chunk), dtype=np.float32)
-                per_pass = self._items_per_pass(model, plan, plan.n, "encode")
-                z = self._batched(lambda b: _encode_pass(model, b, self.device), silence, per_pass)
-                hit = self.cache.put(key, {"z": z})
+                hit = self.cache.get(key)
+                if hit is None:
+                    hit = self.cache.put(key, {"z": self._on_gpu("silence", model_name, track, 1)})
         return hit["z"]
 
     def decode_combination(
@@ -372,18 +402,18 @@ class Engine:
         if unknown:
             raise KeyError(f"unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
         coeffs = {s: float(c) for s, c in sorted(coeffs.items()) if c != 0}
-        model = self.model(model_name)
-        key = self._key(model, track, "combination", coeffs=coeffs, seed=seed, origin=origin_correction,
+        key = self._key(model_name, "combination", track, coeffs=coeffs, seed=seed, origin=origin_correction,
                         precision=self.precision.name)
         hit = self.cache.get(key)
         if hit is None:
             z = self.latents(track, model_name)
             silence = self.silence_latent(track, model_name) if origin_correction else None
-            z_comb = ops.combine(coeffs, z, silence=silence)
+            z_comb = np.ascontiguousarray(ops.combine(coeffs, z, silence=silence), dtype=np.float32)
+            self.model(model_name)
             with self._slot(model_name).lock:
                 hit = self.cache.get(key)
                 if hit is None:
-                    [(audio, bad)] = self._decode_latents(model, track, self._plan(model, track), z_comb[None], seed)
+                    audio, bad = self._on_gpu("decode", model_name, track, 1, z=z_comb, seed=seed)
                     if bad:
                         log.warning("%s on %s: NaN/inf replaced by zeros in %s", model_name, track.id, coeffs)
                     hit = self.cache.put(key, {"audio": audio})

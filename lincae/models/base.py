@@ -1,13 +1,13 @@
 """What every autoencoder in lincae looks like to the rest of the library."""
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import torch
+
+from lincae import hub
 
 
 @runtime_checkable
@@ -50,13 +50,6 @@ class ModelInfo:
 
 
 def weights_fingerprint(path: Path) -> str:
-    """A short hash of a weight file: its size, first and last MiB. Cheap, and stable across copies."""
-    mib = 1 << 20
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h.update(str(size).encode())
-        h.update(f.read(mib))
-        f.seek(max(size - mib, 0))
-        h.update(f.read(mib))
-    return h.hexdigest()[:12]
+    """A weight file's identity: the sha256 of its content (16 hex digits), the name the Hub gives an LFS file.
+    In a Hugging Face cache the file is a link to a blob named by that hash, which is read instead of the file."""
+    return hub.file_identity(Path(path))
