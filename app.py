@@ -3,7 +3,7 @@
     pip install -r requirements.txt && python app.py [--help]
 
 Host and port follow GRADIO_SERVER_NAME / GRADIO_SERVER_PORT. The flags (`--musdb`, `--max-seconds`,
-`--cpu-bf16`, `--compile`, `--cache-dir`, `--device`) and their environment variables are in `lincae.settings`.
+`--cpu-bf16`, `--compile`, `--cache-dir`, `--cache-gb`, `--device`) and their environment variables are in `lincae.settings`.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from lincae import settings as app_settings  # noqa: E402
 from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.device import on_zero_gpu  # noqa: E402
+from lincae.engine.memory import limit_malloc_arenas  # noqa: E402
 from lincae.registry import list_models, model_info  # noqa: E402
 from ui.layout import build_demo, launch_kwargs  # noqa: E402
 from ui.tables import TableBuilder  # noqa: E402
@@ -39,6 +40,7 @@ def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
 
 
 settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_settings.from_environment()
+limit_malloc_arenas()  # fewer glibc arenas: freed memory goes back to the system instead of staying spread out
 engine = Engine.from_settings(settings)
 builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track,
                        cells_dir=settings.cache_dir / "cells", refresh=lambda name: model_info(name, settings=settings))

@@ -62,7 +62,7 @@ def write_wav(path: str | Path, x: np.ndarray, sample_rate: int) -> Path:
     itself, so callers that care should check `peak` first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".wav")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.tmp.", suffix=".wav")
     try:
         with os.fdopen(fd, "wb") as f:
             sf.write(f, np.asarray(x, dtype=np.float32), sample_rate, subtype="PCM_16", format="WAV")
@@ -71,6 +71,15 @@ def write_wav(path: str | Path, x: np.ndarray, sample_rate: int) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def wav_is_complete(path: str | Path, frames: int) -> bool:
+    """Whether `path` is a readable audio file holding exactly `frames` frames (a truncated or damaged file is
+    not: libsndfile counts the frames actually present)."""
+    try:
+        return sf.info(str(path)).frames == frames
+    except (OSError, RuntimeError):  # missing, or not audio (LibsndfileError is a RuntimeError)
+        return False
 
 
 def peak(x: np.ndarray) -> float:

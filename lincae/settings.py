@@ -10,9 +10,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_MAX_SECONDS = 30.0
+DEFAULT_CACHE_GB = 2.0
+"""The cache folder's default bound: a small Space's disk holds it easily; the bundled tables of every model take
+far less, a 30 s upload's table about 85 MB per model and seed."""
 MIN_SECONDS = 0.1
 ENVIRONMENT = {
     "cache_dir": "LINCAE_CACHE_DIR",
+    "cache_gb": "LINCAE_CACHE_GB",
     "max_seconds": "LINCAE_MAX_SECONDS",
     "musdb_dir": "LINCAE_MUSDB_DIR",
     "cpu_bf16": "LINCAE_CPU_BF16",
@@ -31,7 +35,8 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """cache_dir: where computed audio is kept across restarts. max_seconds: the longest upload or MUSDB
+    """cache_dir: where computed audio is kept across restarts. cache_gb: the most it may hold, in GB (least
+    recently used files are deleted beyond it). max_seconds: the longest upload or MUSDB
     segment. musdb_dir: a local MUSDB18-HQ folder (None: not offered). cpu_bf16: decode in bf16 on a CPU.
     compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one.
     weights_dir: a local mirror of the official checkpoints' Hub repository. sao_vae_dir: a local copy of the
@@ -39,6 +44,7 @@ class Settings:
     to download the official checkpoints / the Stable Audio VAE at (None: the registry's pinned one)."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
+    cache_gb: float = DEFAULT_CACHE_GB
     max_seconds: float = DEFAULT_MAX_SECONDS
     musdb_dir: Path | None = None
     cpu_bf16: bool = False
@@ -52,17 +58,19 @@ class Settings:
     def __post_init__(self) -> None:
         if not math.isfinite(self.max_seconds) or self.max_seconds < MIN_SECONDS:
             raise ValueError(f"the duration limit must be at least {MIN_SECONDS} s, got {self.max_seconds:g}")
+        if not (math.isfinite(self.cache_gb) and self.cache_gb > 0):
+            raise ValueError(f"the cache budget must be more than 0 GB, got {self.cache_gb:g}")
 
 
 def _path(raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
-def _seconds(raw: str, source: str) -> float:
+def _number(raw: str, source: str, unit: str) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"{source}={raw!r} is not a number of seconds") from None
+        raise ValueError(f"{source}={raw!r} is not a number of {unit}") from None
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -75,7 +83,9 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
         if name in ("cache_dir", "musdb_dir", "weights_dir", "sao_vae_dir"):
             found[name] = _path(raw)
         elif name == "max_seconds":
-            found[name] = _seconds(raw, variable)
+            found[name] = _number(raw, variable, "seconds")
+        elif name == "cache_gb":
+            found[name] = _number(raw, variable, "gigabytes")
         elif name.endswith("_revision"):
             found[name] = raw
         else:
@@ -83,7 +93,8 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
     try:
         return Settings(**found)
     except ValueError as err:
-        raise ValueError(f"{ENVIRONMENT['max_seconds']}: {err}") from None
+        which = "cache_gb" if "cache budget" in str(err) else "max_seconds"
+        raise ValueError(f"{ENVIRONMENT[which]}: {err}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, sources: bool = True) -> None:
@@ -91,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, sources: bool = True) -> N
     env = ENVIRONMENT
     parser.add_argument("--cache-dir", metavar="PATH",
                         help=f"cache root (default ~/.cache/lincae; same as ${env['cache_dir']})")
+    parser.add_argument("--cache-gb", type=float, metavar="GB",
+                        help=f"the most the cache folder may hold; least recently used files are deleted beyond it "
+                             f"(default {DEFAULT_CACHE_GB:g}; same as ${env['cache_gb']})")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--cpu-bf16", action="store_true", default=None,
                         help=f"decode in bf16 on a CPU: faster, less exact (docs/BENCHMARKS.md); "
@@ -109,6 +123,7 @@ def from_arguments(args: argparse.Namespace, environ: Mapping[str, str] = os.env
     """The environment's settings with the flags given in `args` (parsed with `add_arguments`) on top."""
     given = {
         "cache_dir": _path(args.cache_dir) if args.cache_dir else None,
+        "cache_gb": getattr(args, "cache_gb", None),
         "device": args.device,
         "cpu_bf16": args.cpu_bf16,
         "compile": args.compile,

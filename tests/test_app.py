@@ -133,6 +133,7 @@ def test_a_finished_table_is_served_from_memory_without_touching_the_engine(buil
     builder.models = [m for m in builder.models if m.name in ("linear", "noisy")]  # a table without failures
     list(builder.updates("t1"))
     monkeypatch.setattr(builder.engine, "track_table", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(builder.engine, "cached_table", lambda *a, **k: pytest.fail("read the engine's cache"))
     again = list(builder.updates("t1"))
     assert len(again) == 1 and again[0].done
 

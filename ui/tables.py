@@ -3,7 +3,8 @@
 The engine computes and caches the audio; this module only turns it into files the browser can fetch and
 the JSON the player reads. A model that fails here becomes an N/A column with the reason, never an error, and
 is tried again the next time the table is asked for: a Hub that failed once (a 503, a timeout) is not
-remembered as broken. Only tables without failures are kept as finished.
+remembered as broken. Only tables without failures are kept as finished, and only while their WAVs are
+whole: a remembered table whose files were deleted (disk budget) or damaged is rebuilt from the engine's cache.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from lincae.data.track import Track
 from lincae.data.uploads import TrackStore
 from lincae.engine import Engine
 from lincae.engine.cells import Cell, make_cell
+from lincae.engine.disk_budget import touch
 from lincae.models.base import ModelInfo
 from lincae.registry import ModelUnavailable
 from lincae.rows import MODEL_ROWS, REFERENCE_ROWS, get_row
@@ -61,7 +63,8 @@ class TableBuilder:
         self.cells_dir = Path(cells_dir)
         self.seed = seed
         self._refresh = refresh  # the registry's look at one model, asked again for those that could not run
-        self._finished: OrderedDict[str, TableUpdate] = OrderedDict()  # newest last, at most FINISHED_TABLES
+        # Complete tables, newest last, at most FINISHED_TABLES: the final update and the cells it plays.
+        self._finished: OrderedDict[str, tuple[TableUpdate, list[Cell]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def load_track(self, track_id: str) -> Track:
@@ -74,60 +77,101 @@ class TableBuilder:
             self.models = [m if m.available else self._refresh(m.name) for m in self.models]
         return list(self.models)
 
-    def updates(self, track_id: str, progress: Progress | None = None) -> Iterator[TableUpdate]:
-        """The table before each model column is computed (the rest show as computing), then the whole table."""
+    def cached(self, track_id: str) -> TableUpdate | None:
+        """The finished table if nothing needs computing (remembered with its files whole, or every column in
+        the engine's cache), else None. Never computes, never loads a model, never waits for a computation."""
         with self._lock:
             finished = self._finished.get(track_id)
             if finished is not None:
                 self._finished.move_to_end(track_id)
         if finished is not None:
-            yield finished
-            return
+            update, cells = finished
+            if all(c.is_complete() for c in cells):
+                for c in cells:
+                    touch(c.path)
+                return update
+            with self._lock:  # a WAV was deleted (disk budget) or damaged: rebuilt below
+                self._finished.pop(track_id, None)
         track = self.load_track(track_id)
-        reference = {r: make_cell(get_row(r).original_audio(track), track.sample_rate, self.cells_dir)
-                     for r in REFERENCE_ROWS}
-        cells: dict[str, dict[str, Cell]] = {r: {} for r in MODEL_ROWS}
-        failures: dict[str, str] = {}
+        tables = {}
+        for model in self.model_infos():
+            if model.available:
+                tables[model.name] = self.engine.cached_table(track, model.name, seed=self.seed)
+                if tables[model.name] is None:
+                    return None
+        build = _TableBuild(self, track)
+        for name, table in tables.items():
+            build.add(name, table)
+        return self._remember(track_id, build.update(_summary(len(tables), {}), done=True), build.all_cells())
+
+    def updates(self, track_id: str, progress: Progress | None = None) -> Iterator[TableUpdate]:
+        """The table before each model column is computed (the rest show as computing), then the whole table."""
+        cached = self.cached(track_id)
+        if cached is not None:
+            yield cached
+            return
+        build = _TableBuild(self, self.load_track(track_id))
         todo = [m for m in self.model_infos() if m.available]
-
-        def update(status: str, done: bool = False) -> TableUpdate:
-            models = [
-                dataclasses.replace(m, available=False, reason=failures[m.name]) if m.name in failures else m
-                for m in self.model_infos()
-            ]
-            value = player_value(track_id=track.id, title=track.title, duration=track.duration, models=models,
-                                 cells=cells, reference=reference, sample_rate=track.sample_rate)
-            return TableUpdate(value, status, done)
-
         for i, model in enumerate(todo):
-            yield update(f"Computing {model.display_name} ({i + 1}/{len(todo)})…")
+            yield build.update(f"Computing {model.display_name} ({i + 1}/{len(todo)})…")
             step = _scaled(progress, i, len(todo))
             if step is not None:
                 step(0.0, desc=f"{model.display_name}: loading")
             try:
-                table = self.engine.track_table(track, model.name, seed=self.seed, progress=step)
+                table = self.engine.track_table(build.track, model.name, seed=self.seed, progress=step)
             except ModelUnavailable as err:
-                failures[model.name] = err.reason
+                build.failures[model.name] = err.reason
             except Exception as err:  # a broken model must not take the page down with it
-                log.exception("%s failed on %s", model.name, track.id)
-                failures[model.name] = f"failed on this track ({type(err).__name__}: {err})"
+                log.exception("%s failed on %s", model.name, track_id)
+                build.failures[model.name] = f"failed on this track ({type(err).__name__}: {err})"
             else:
-                for row, audio in table.items():
-                    cells[row][model.name] = make_cell(audio, track.sample_rate, self.cells_dir)
-        final = update(_summary(len(todo) - len(failures), failures), done=True)
-        if failures:  # tried again on the next request
-            yield final
-            return
+                build.add(model.name, table)
+        final = build.update(_summary(len(todo) - len(build.failures), build.failures), done=True)
+        if not build.failures:  # a failed column is tried again on the next request
+            self._remember(track_id, final, build.all_cells())
+        yield final
+
+    def _remember(self, track_id: str, final: TableUpdate, cells: list[Cell]) -> TableUpdate:
         with self._lock:
-            self._finished[track_id] = final
+            self._finished[track_id] = (final, cells)
+            self._finished.move_to_end(track_id)
             while len(self._finished) > FINISHED_TABLES:  # uploads add tracks without end
                 self._finished.popitem(last=False)
-        yield final
+        return final
 
     def warm(self, track_id: str) -> None:
         """Compute a track's table ahead of the first visitor (run it in a background thread)."""
         for _ in self.updates(track_id):
             pass
+
+
+class _TableBuild:
+    """One table being put together: reference cells, model cells as their tables arrive, failures."""
+
+    def __init__(self, builder: TableBuilder, track: Track) -> None:
+        self.builder = builder
+        self.track = track
+        self.reference = {r: make_cell(get_row(r).original_audio(track), track.sample_rate, builder.cells_dir)
+                          for r in REFERENCE_ROWS}
+        self.cells: dict[str, dict[str, Cell]] = {r: {} for r in MODEL_ROWS}
+        self.failures: dict[str, str] = {}
+
+    def add(self, model_name: str, table: dict) -> None:
+        for row, audio in table.items():
+            self.cells[row][model_name] = make_cell(audio, self.track.sample_rate, self.builder.cells_dir)
+
+    def all_cells(self) -> list[Cell]:
+        return [*self.reference.values(), *(c for row in self.cells.values() for c in row.values())]
+
+    def update(self, status: str, done: bool = False) -> TableUpdate:
+        models = [
+            dataclasses.replace(m, available=False, reason=self.failures[m.name]) if m.name in self.failures else m
+            for m in self.builder.model_infos()
+        ]
+        t = self.track
+        value = player_value(track_id=t.id, title=t.title, duration=t.duration, models=models, cells=self.cells,
+                             reference=self.reference, sample_rate=t.sample_rate)
+        return TableUpdate(value, status, done)
 
 
 def _scaled(progress: Progress | None, index: int, total: int) -> Progress | None:

@@ -5,6 +5,10 @@ An entry is a `dict[str, np.ndarray]` (a track table, a set of latents, one deco
 operation, parameters, seed), so a key never goes stale and nothing needs invalidating. On disk an entry is
 a directory of `.npy` files, written under a temporary name and renamed into place, so a crash or a
 concurrent writer never leaves a half-written entry behind.
+
+Every disk read is checked (each file readable, the names the caller needs present, and whatever else the
+caller's `valid` test says): a damaged entry — a 0-byte or truncated file, a missing array — is deleted and
+reported as a miss, so the caller recomputes and rewrites it. Nothing about a failure is remembered.
 """
 from __future__ import annotations
 
@@ -15,13 +19,19 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
 
 Entry = dict[str, np.ndarray]
+Validator = Callable[[Entry], bool]
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+TEMP_MARK = ".tmp"
+"""Every temporary file or folder the cache (and the cells written beside it) creates has this in its name,
+so that what a killed process left behind can be recognised and swept."""
 
 
 def cache_key(**parts) -> str:
@@ -80,6 +90,12 @@ class MemoryLRU:
     def nbytes(self) -> int:
         return self._bytes
 
+    def discard(self, key: str) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= entry_nbytes(old)
+
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
@@ -88,7 +104,8 @@ class MemoryLRU:
 
 
 class DiskCache:
-    """Content-addressed entries under `root/<key[:2]>/<key>/<name>.npy`."""
+    """Content-addressed entries under `root/<key[:2]>/<key>/<name>.npy`. Reading an entry marks it used (its
+    folder's modification time), which is what the disk budget's least-recently-used eviction goes by."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -96,22 +113,28 @@ class DiskCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: str, names: Collection[str] = (), valid: Validator | None = None) -> Entry | None:
+        """The entry, or None when it is absent or damaged (then it is deleted, to be rewritten)."""
         d = self.path(key)
         if not d.is_dir():
             return None
         try:
-            return {p.stem: np.load(p, allow_pickle=False) for p in sorted(d.glob("*.npy"))}
-        except (OSError, ValueError):
-            shutil.rmtree(d, ignore_errors=True)  # unreadable entry: a miss, rewritten by the next put
+            entry = {p.stem: np.load(p, allow_pickle=False) for p in sorted(d.glob("*.npy"))}
+            if set(names) - set(entry) or (valid is not None and not valid(entry)):
+                raise ValueError("incomplete entry")
+            os.utime(d)
+        except (OSError, ValueError, EOFError):  # 0-byte (EOFError), truncated or missing files
+            shutil.rmtree(d, ignore_errors=True)
             return None
+        return entry
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: str, entry: Entry) -> int:
+        """Write the entry (unless a valid one is there); returns the bytes written."""
         final = self.path(key)
-        if final.is_dir():
-            return  # same key, same content
+        if final.is_dir() and self.get(key, names=entry) is not None:
+            return 0  # same key, same content
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}."))
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}{TEMP_MARK}."))
         try:
             for name, arr in entry.items():
                 np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
@@ -121,21 +144,52 @@ class DiskCache:
                 raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        return entry_nbytes(entry)
+
+
+def sweep_temporary(root: str | Path, older_than: float = 60.0) -> int:
+    """Delete temporary files and folders (names containing `TEMP_MARK`) under `root` that were last modified
+    more than `older_than` seconds ago: what a process killed mid-write left. Returns how many went.
+    (Younger ones may belong to a writer that is still running, e.g. a precompute beside the app.)"""
+    root = Path(root)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than
+    swept = 0
+    for path in list(root.rglob(f"*{TEMP_MARK}*")):
+        try:
+            if path.lstat().st_mtime > cutoff:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            swept += 1
+        except FileNotFoundError:
+            pass  # inside a folder swept a moment ago, or renamed into place meanwhile
+    return swept
 
 
 class TwoLevelCache:
-    """Memory first, then disk (a disk hit is promoted to memory). `root=None` keeps memory only."""
+    """Memory first, then disk (a disk hit is promoted to memory). `root=None` keeps memory only.
 
-    def __init__(self, root: str | Path | None, memory_bytes: int) -> None:
+    `on_write(nbytes)` is called after each disk write (the disk budget listens)."""
+
+    def __init__(self, root: str | Path | None, memory_bytes: int,
+                 on_write: Callable[[int], object] | None = None) -> None:
         self.memory = MemoryLRU(memory_bytes)
         self.disk = DiskCache(root) if root is not None else None
+        self.on_write = on_write
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: str, names: Collection[str] = (), valid: Validator | None = None) -> Entry | None:
+        """The entry if it is cached and complete: every name in `names` present and `valid(entry)` true."""
         entry = self.memory.get(key)
         if entry is not None:
-            return entry
+            if not set(names) - set(entry) and (valid is None or valid(entry)):
+                return entry
+            self.memory.discard(key)
         if self.disk is not None:
-            entry = self.disk.get(key)
+            entry = self.disk.get(key, names, valid)
             if entry is not None:
                 entry = _frozen(entry, copy=False)
                 self.memory.put(key, entry)
@@ -145,6 +199,8 @@ class TwoLevelCache:
         """Store and return the read-only entry that later `get`s will see."""
         entry = _frozen(entry)
         if self.disk is not None:
-            self.disk.put(key, entry)
+            written = self.disk.put(key, entry)
+            if written and self.on_write is not None:
+                self.on_write(written)
         self.memory.put(key, entry)
         return entry

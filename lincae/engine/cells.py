@@ -4,6 +4,9 @@ Model outputs can be louder than full scale (latent scaling ×2, a non-linear ba
 cannot hold that, and clipping would hide exactly what the demo shows, so a loud signal is written scaled
 down to a peak of 1 and the cell carries `gain`, the factor that restores its true level (the player applies
 it before its limiter). Peaks are of the true-level signal.
+
+A WAV already on disk is reused only if it is complete (a truncated file is rewritten), and reusing it marks
+it used for the cache's disk budget.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lincae.audio import peak, peaks, write_wav
+from lincae.audio import peak, peaks, wav_is_complete, write_wav
+from lincae.engine.disk_budget import touch
 
 N_PEAKS = 800
 
@@ -24,6 +28,11 @@ class Cell:
     peaks: list[float]  # [min0, max0, min1, max1, ...] of the true-level signal
     gain: float  # multiply the file's samples by this to get the true level (1.0 unless peak > 1)
     peak: float  # max |x| of the true-level signal
+    frames: int  # samples in the WAV
+
+    def is_complete(self) -> bool:
+        """Whether the WAV is still on disk, whole (the disk budget may have deleted it, a crash damaged it)."""
+        return wav_is_complete(self.path, self.frames)
 
     def to_dict(self, url: str | None = None) -> dict:
         d = {"path": str(self.path), "peaks": self.peaks, "gain": self.gain, "peak": round(self.peak, 4)}
@@ -52,6 +61,8 @@ def make_cell(x: np.ndarray, sample_rate: int, root: str | Path, n_peaks: int = 
     top = peak(x)
     gain = top if top > 1.0 else 1.0
     path = wav_path(root, x, sample_rate)
-    if not path.exists():
+    if wav_is_complete(path, len(x)):
+        touch(path)
+    else:
         write_wav(path, x / gain, sample_rate)
-    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top)
+    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top, frames=len(x))

@@ -28,14 +28,18 @@ import torch
 from lincae import ops
 from lincae.audio import fit_length, resample
 from lincae.data.track import Track
-from lincae.engine.cache import TwoLevelCache, cache_key
+from lincae.engine.cache import TwoLevelCache, cache_key, sweep_temporary
 from lincae.engine.chunking import ChunkPlan, overlap_add, plan_chunks, split
 from lincae.engine import zerogpu
 from lincae.engine.device import Precision, auto_device, on_zero_gpu
-from lincae.engine.passes import batched, decode_pass, encode_pass, sanitize
+from lincae.engine.disk_budget import DiskBudget
+from lincae.engine.entries import NonFiniteAudio, TrackTable, complete_entry, table_from_entry
+from lincae.engine.memory import Computations
+from lincae.engine.passes import Progress, batched, decode_pass, encode_pass, sanitize, stage
+from lincae.limits import check_coefficients, check_seed
 from lincae.models.base import Autoencoder
 from lincae.rows import MODEL_ROWS, SIGNALS, get_row
-from lincae.settings import Settings
+from lincae.settings import DEFAULT_CACHE_GB, Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,33 +56,6 @@ BATCH_SECONDS: dict[str, dict[str, float]] = {
 }
 """Most audio per forward pass when the engine decides (`max_batch_seconds="auto"`). On a CPU, batching long
 items barely pays, so passes stay small there (measurements: docs/BENCHMARKS.md, "the CPU batch policy")."""
-Progress = Callable[..., object]  # called as progress(fraction, desc=...), like gr.Progress or tqdm wrappers
-
-
-class TrackTable(dict):
-    """`{row_id: audio}` at the track's rate and length; `nonfinite` names rows whose decode produced
-    NaN or inf (those samples were replaced by zeros)."""
-
-    nonfinite: tuple[str, ...] = ()
-
-
-
-
-
-
-
-
-
-
-def _stage(
-    progress: Progress | None, start: float, end: float, desc: str, done_desc: str
-) -> Callable[[int, int], object] | None:
-    """Report `desc` at `start`; return the pass-by-pass reporter up to `end` ("<done_desc> 3/7"), or None
-    when nobody listens."""
-    if progress is None:
-        return None
-    progress(start, desc=desc)
-    return lambda done, total: progress(start + (end - start) * done / total, desc=f"{done_desc} {done}/{total}")
 
 
 def _registry_loader(
@@ -111,7 +88,8 @@ class Engine:
     """Loads models once, runs them in batches, caches everything.
 
     device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None: results
-    are kept in memory only). memory_bytes: bound of the in-memory LRU. cpu_bf16: decode under bf16 autocast
+    are kept in memory only). memory_bytes: bound of the in-memory LRU. disk_budget_bytes: bound of the cache
+    folder, least recently used files deleted beyond it (None: `lincae.settings.DEFAULT_CACHE_GB`). cpu_bf16: decode under bf16 autocast
     on CPU (faster, less exact: docs/BENCHMARKS.md). compile: compile decoders that support it with
     TorchInductor (faster after minutes of compilation per input shape). max_batch_seconds: most audio (items × chunk length) per
     forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small passes on CPU, where big ones are
@@ -135,7 +113,8 @@ class Engine:
         self,
         device: str | torch.device | None = None,
         cache_dir: str | os.PathLike | None = None,
-        memory_bytes: int = 1 << 30,
+        memory_bytes: int = 256 << 20,
+        disk_budget_bytes: int | None = None,
         cpu_bf16: bool = False,
         compile: bool = False,
         max_batch_seconds: float | None | Literal["auto"] = AUTO,
@@ -151,7 +130,13 @@ class Engine:
         if self.compile and on_zero_gpu():
             log.warning("ZeroGPU does not support torch.compile: decoders run without it")
             self.compile = False
-        self.cache = TwoLevelCache(self.cache_dir, memory_bytes)
+        self.disk_budget = None
+        if self.cache_dir is not None:
+            sweep_temporary(self.cache_dir)  # what a killed process left half-written
+            self.disk_budget = DiskBudget(self.cache_dir, disk_budget_bytes or int(DEFAULT_CACHE_GB * 1e9))
+        self.cache = TwoLevelCache(self.cache_dir, memory_bytes,
+                                   on_write=self.disk_budget.wrote if self.disk_budget else None)
+        self.computations = Computations()
         if max_batch_seconds == AUTO:
             self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
         else:
@@ -170,9 +155,11 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs) -> Engine:
-        """The engine a `Settings` describes: its device, cache folder, decoder precision and compilation."""
+        """The engine a `Settings` describes: its device, cache folder and its budget, decoder precision and
+        compilation."""
         return cls(device=settings.device, cache_dir=settings.cache_dir, cpu_bf16=settings.cpu_bf16,
-                   compile=settings.compile, registry_settings=settings, **kwargs)
+                   compile=settings.compile, registry_settings=settings,
+                   disk_budget_bytes=int(settings.cache_gb * 1e9), **kwargs)
 
     def describe(self) -> str:
         """How this engine computes, in a phrase for people: device, decoder precision, compilation."""
@@ -294,7 +281,7 @@ class Engine:
 
     def _gpu_latents(self, name: str, progress: Progress | None, track: Track) -> dict[str, np.ndarray]:
         model = self._slot(name).model
-        report = _stage(progress, 0.0, 0.3, f"{name}: encoding", f"{name}: encoded")
+        report = stage(progress, 0.0, 0.3, f"{name}: encoding", f"{name}: encoded")
         return self._encode_signals(model, track, self._plan(model, track), report)
 
     def _gpu_table(
@@ -304,7 +291,7 @@ class Engine:
         model = self._slot(name).model
         if z is None:
             z = self._gpu_latents(name, progress, track)
-        report = _stage(progress, 0.3, 1.0, f"{name}: decoding {len(MODEL_ROWS)} rows", f"{name}: decoded")
+        report = stage(progress, 0.3, 1.0, f"{name}: decoding {len(MODEL_ROWS)} rows", f"{name}: decoded")
         stacked = np.stack([ops.combine(ROW_COEFFICIENTS[r], z) for r in MODEL_ROWS])
         decoded = self._decode_latents(model, track, self._plan(model, track), stacked, seed, report)
         entry = {r: audio for r, (audio, _) in zip(MODEL_ROWS, decoded)}
@@ -337,12 +324,12 @@ class Engine:
         """Latents of mix, stems and accompaniment: `{signal: [chunks, *latent_shape]}` (one chunk unless
         the model limits its input length)."""
         key = self._key(model_name, "latents", track)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key, **complete_entry(SIGNALS))
         if hit is not None:
             return hit
         self.model(model_name, progress)
-        with self._slot(model_name).lock:
-            hit = self.cache.get(key)  # another thread may have computed it while we waited
+        with self._slot(model_name).lock, self.computations.running_one():
+            hit = self.cache.get(key, **complete_entry(SIGNALS))  # another thread may have computed it meanwhile
             if hit is not None:
                 return hit
             return self.cache.put(key, self._on_gpu("latents", model_name, track, len(SIGNALS), progress))
@@ -352,15 +339,17 @@ class Engine:
     ) -> TrackTable:
         """The model rows of the demo table (`MODEL_ROWS`), all decoded with `seed`. A cached table is served
         without loading the model."""
-        key = self._key(model_name, "table", track, seed=seed, rows=ROW_COEFFICIENTS, precision=self.precision.name)
-        hit = self.cache.get(key)
+        seed = check_seed(seed)
+        key = self._table_key(model_name, track, seed)
+        complete = complete_entry(MODEL_ROWS, track.num_samples, also=("nonfinite",))
+        hit = self.cache.get(key, **complete)
         if hit is None:
             self.model(model_name, progress)  # outside the model's lock: a download must not hold it
             latents_key = self._key(model_name, "latents", track)
-            with self._slot(model_name).lock:
-                hit = self.cache.get(key)
+            with self._slot(model_name).lock, self.computations.running_one():
+                hit = self.cache.get(key, **complete)
                 if hit is None:
-                    z = self.cache.get(latents_key)
+                    z = self.cache.get(latents_key, **complete_entry(SIGNALS))
                     items = len(MODEL_ROWS) + (len(SIGNALS) if z is None else 0)
                     z_new, entry = self._on_gpu("table", model_name, track, items, progress, seed=seed, z=z)
                     if z is None:
@@ -368,20 +357,30 @@ class Engine:
                     hit = self.cache.put(key, entry)
             if progress is not None:
                 progress(1.0, desc=f"{model_name}: done")
-        table = TrackTable((r, hit[r]) for r in MODEL_ROWS)
-        table.nonfinite = tuple(r for r, bad in zip(MODEL_ROWS, hit["nonfinite"]) if bad)
-        if table.nonfinite:
-            log.warning("%s on %s: NaN/inf replaced by zeros in %s", model_name, track.id, ", ".join(table.nonfinite))
-        return table
+        return table_from_entry(hit, model_name, track)
+
+    def cached_table(self, track: Track, model_name: str, seed: int = 0) -> TrackTable | None:
+        """The table if it is cached, else None. Never computes, never loads a model and never waits for a
+        computation, so a cached table is served at once while others compute."""
+        weights = self._fingerprint(model_name) if self._fingerprint is not None else None
+        loaded = self._slots.get(model_name)
+        if weights is None and (loaded is None or loaded.model is None):
+            return None  # the key needs the weights' identity, which only loading would tell
+        hit = self.cache.get(self._table_key(model_name, track, check_seed(seed)),
+                             **complete_entry(MODEL_ROWS, track.num_samples, also=("nonfinite",)))
+        return None if hit is None else table_from_entry(hit, model_name, track)
+
+    def _table_key(self, model_name: str, track: Track, seed: int) -> str:
+        return self._key(model_name, "table", track, seed=seed, rows=ROW_COEFFICIENTS, precision=self.precision.name)
 
     def silence_latent(self, track: Track, model_name: str) -> np.ndarray:
         """Enc(silence) of the track's length, chunked like its latents: the origin of the latent space."""
         key = self._key(model_name, "silence", length=track.num_samples, rate=track.sample_rate)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key, names=("z",))
         if hit is None:
             self.model(model_name)
             with self._slot(model_name).lock:
-                hit = self.cache.get(key)
+                hit = self.cache.get(key, names=("z",))
                 if hit is None:
                     hit = self.cache.put(key, {"z": self._on_gpu("silence", model_name, track, 1)})
         return hit["z"]
@@ -396,25 +395,29 @@ class Engine:
     ) -> np.ndarray:
         """Dec(Σ coeffs[s] · z_s) for signals s in `SIGNALS`, at the track's rate and length.
 
-        With `origin_correction`, Enc(silence) · (1 − Σ coeffs) is added to the latent first.
+        With `origin_correction`, Enc(silence) · (1 − Σ coeffs) is added to the latent first. Coefficients beyond
+        `lincae.limits.COEFFICIENT_LIMIT` raise `InputError`; a decode with NaN/inf raises `NonFiniteAudio`.
         """
         unknown = sorted(set(coeffs) - set(SIGNALS))
         if unknown:
             raise KeyError(f"unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
-        coeffs = {s: float(c) for s, c in sorted(coeffs.items()) if c != 0}
+        coeffs = {s: c for s, c in sorted(check_coefficients(coeffs).items()) if c != 0}
+        seed = check_seed(seed)
         key = self._key(model_name, "combination", track, coeffs=coeffs, seed=seed, origin=origin_correction,
                         precision=self.precision.name)
-        hit = self.cache.get(key)
+        complete = complete_entry(("audio",), track.num_samples, also=("nonfinite",))
+        hit = self.cache.get(key, **complete)
         if hit is None:
             z = self.latents(track, model_name)
             silence = self.silence_latent(track, model_name) if origin_correction else None
             z_comb = np.ascontiguousarray(ops.combine(coeffs, z, silence=silence), dtype=np.float32)
             self.model(model_name)
-            with self._slot(model_name).lock:
-                hit = self.cache.get(key)
+            with self._slot(model_name).lock, self.computations.running_one():
+                hit = self.cache.get(key, **complete)
                 if hit is None:
                     audio, bad = self._on_gpu("decode", model_name, track, 1, z=z_comb, seed=seed)
-                    if bad:
-                        log.warning("%s on %s: NaN/inf replaced by zeros in %s", model_name, track.id, coeffs)
-                    hit = self.cache.put(key, {"audio": audio})
+                    hit = self.cache.put(key, {"audio": audio, "nonfinite": np.array(bad)})
+        if hit["nonfinite"]:
+            raise NonFiniteAudio(f"{model_name} decoded this combination to NaN/inf: there is no audio to play. "
+                                 "Try smaller gains.")
         return hit["audio"]

@@ -11,6 +11,7 @@ from lincae.engine.device import Precision
 from lincae.models.base import Autoencoder
 
 log = logging.getLogger(__name__)
+Progress = Callable[..., object]  # called as progress(fraction, desc=...), like gr.Progress or tqdm wrappers
 
 
 def sanitize(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -66,3 +67,14 @@ def batched(
         if report is not None:
             report(done, len(items))
     return np.concatenate(out)
+
+
+def stage(
+    progress: Progress | None, start: float, end: float, desc: str, done_desc: str
+) -> Callable[[int, int], object] | None:
+    """Report `desc` at `start`; return the pass-by-pass reporter up to `end` ("<done_desc> 3/7"), or None
+    when nobody listens."""
+    if progress is None:
+        return None
+    progress(start, desc=desc)
+    return lambda done, total: progress(start + (end - start) * done / total, desc=f"{done_desc} {done}/{total}")
