@@ -233,13 +233,13 @@ _OFFICIAL_NOTE = (
 
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
-        "demo-lincae", "Demo Lin-AE (ours, embedded)", "spectral-ae", linear=True, embedded=True,
+        "demo-lincae", "Demo Lin-AE (trained here)", "spectral-ae", linear=True, embedded=True,
         description="Small deterministic MDCT-domain autoencoder (2.5 M parameters, 16× compression) trained "
         "with the Lin-CAE augmentation (latent mixtures and gains). " + _EMBEDDED_NOTE,
         locate=_locate_embedded, load=_load_embedded, identify=_identify_embedded,
     ),
     _Spec(
-        "demo-ae", "Demo AE baseline (embedded)", "spectral-ae", linear=False, embedded=True,
+        "demo-ae", "Demo AE baseline (trained here)", "spectral-ae", linear=False, embedded=True,
         description="The same small MDCT-domain autoencoder, same data, seed and steps, trained without the "
         "augmentation. " + _EMBEDDED_NOTE,
         locate=_locate_embedded, load=_load_embedded, identify=_identify_embedded,

@@ -37,15 +37,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(demo, allowed_paths: list[str] | None = None) -> Iterator[str]:
-    """Launch a Gradio app in this process on a free local port; yields its URL."""
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        quiet=True,
-        allowed_paths=allowed_paths or [],
-    )
+def served(demo, allowed_paths: list[str] | None = None, **launch) -> Iterator[str]:
+    """Launch a Gradio app in this process on a free local port (more `launch()` arguments in `launch`, e.g. the
+    app's theme); yields its URL."""
+    launch.setdefault("allowed_paths", allowed_paths or [])
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch)
     try:
         yield demo.local_url.rstrip("/")
     finally:

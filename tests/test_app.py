@@ -19,7 +19,7 @@ from lincae.models.base import ModelInfo
 from lincae.registry import ModelUnavailable
 from lincae.rows import ROWS
 from ui.layout import models_markdown
-from ui.tables import TableBuilder
+from ui.tables import TableBuilder, status_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 44100
@@ -82,7 +82,7 @@ def test_columns_arrive_one_model_at_a_time_then_the_whole_table(builder):
     assert {r: set(final["cells"][r]) for r in MODEL_ROWS} == {r: {"linear", "noisy"} for r in MODEL_ROWS}
     assert set(final["reference"]) == {"gt_mix", "gt_vocals"}
     assert final["mix_peaks"] == final["reference"]["gt_mix"]["peaks"]
-    assert "Ready: 2 model(s) playable" in updates[-1].status
+    assert "Ready. Playable:** Linear and Noisy." in updates[-1].status
 
 
 def test_cells_hold_the_engine_audio_and_the_reference_rows_the_original(builder):
@@ -104,7 +104,10 @@ def test_models_that_cannot_run_show_their_reason(builder):
     assert by_name["offline"]["reason"] == "weights not reachable offline"
     assert not by_name["broken"]["available"]
     assert "RuntimeError: decoder exploded" in by_name["broken"]["reason"]
-    assert "Tried again when the track is opened again" in list(builder.updates("t1"))[-1].status
+    status = list(builder.updates("t1"))[-1].status
+    assert "Not on this server: Gated and Offline" in status and "Failed on this track: Broken." in status
+    assert "Tried again when the track is opened again" in status
+    assert "weights not reachable offline" not in status  # the owners' reasons live in the Models panel
 
 
 def test_a_model_that_failed_to_load_is_tried_again_on_the_next_request(builder, monkeypatch):
@@ -129,6 +132,16 @@ def test_a_model_that_failed_to_load_is_tried_again_on_the_next_request(builder,
     assert set(second["cells"]["ae_mix"]) >= {"linear", "noisy", "offline"}
 
 
+def test_the_status_line_says_what_plays_what_does_not_and_what_to_try_first():
+    linear, baseline = info("linear"), info("noisy", linear=False)
+    gated = info("gated", available=False, reason="needs an HF token")
+    assert status_line([linear, baseline, gated]) == (
+        "**Ready. Playable:** Linear and Noisy. Not on this server: Gated (no weights here; see Models, below). "
+        "Try first: **Separated Vocals**, a linear model, then a baseline.")
+    assert "Try first" not in status_line([linear, gated])  # nothing to compare with
+    assert status_line([gated]).startswith("**Ready, but no model can play here.**")
+
+
 def test_a_finished_table_is_served_from_memory_without_touching_the_engine(builder, monkeypatch):
     builder.models = [m for m in builder.models if m.name in ("linear", "noisy")]  # a table without failures
     list(builder.updates("t1"))
@@ -148,8 +161,8 @@ def test_progress_covers_every_model_in_order(builder):
 
 def test_models_markdown_says_what_each_model_is_and_why_not():
     text = models_markdown([info("linear"), info("gated", available=False, reason="needs an HF token")])
-    assert "linear for tests" in text and "✅ playable" in text
-    assert "N/A: needs an HF token" in text
+    assert "linear for tests" in text and "✔ playable" in text
+    assert "not playable: needs an HF token" in text
 
 
 def test_app_module_builds_the_demo_offline(offline_hub, tmp_path, monkeypatch):

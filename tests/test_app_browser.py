@@ -57,7 +57,7 @@ def test_models_that_cannot_run_show_na_with_the_reason(page, model, reason):
     cells = page.locator(f'#lincae-player td[data-model="{model}"]')
     assert cells.count() == len(ROWS)
     assert cells.first.inner_text() == "N/A" and cells.first.get_attribute("title") == reason
-    assert "offline (weights not reachable offline)" in page.locator("#lincae-status").inner_text()
+    assert "Not on this server: Gated and Offline" in page.locator("#lincae-status").inner_text()
 
 
 def test_clicking_a_cell_plays_it(page):

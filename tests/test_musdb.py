@@ -94,5 +94,6 @@ def test_the_page_offers_the_folder_and_adds_a_segment_to_the_session(root, tmp_
     assert isinstance(dropdown, gr.Dropdown) and dropdown.value == track_id
     assert list(session) == [track_id] and "Added" in note
     assert builder.load_track(track_id) is session[track_id]  # the table builder finds it while the session holds it
-    with pytest.raises(gr.Error, match="cannot start at 9 s"):
-        add.fn(NAMES[1], 9.0, 2.0, session)
+    selector, kept, note = add.fn(NAMES[1], 9.0, 2.0, session)  # refused in the panel's note, nothing changes
+    assert note.startswith("✖") and "cannot start at 9 s" in note
+    assert selector is not None and not isinstance(selector, gr.Dropdown)

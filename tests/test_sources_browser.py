@@ -32,7 +32,7 @@ def browser_and_url(tmp_path_factory):
 def open_upload_panel(browser, url):
     page, log = open_page(browser, url)
     wait_for(page, STATUS_READY, timeout_ms=30_000)
-    page.locator("#lincae-upload").get_by_text("Your own audio").click()
+    page.get_by_role("tab", name="Your own audio").click()
     return page, log
 
 
@@ -63,9 +63,12 @@ def test_an_error_is_shown_the_files_stay_and_a_good_upload_plays(browser_and_ur
     for stem in ("drums", "bass", "other"):
         upload(page, stem, good[stem])
     page.locator("#lincae-upload-add").click()
-    toast = page.get_by_text("vocals (vocals.wav): this is not an audio file this app can decode")
-    toast.wait_for()
-    assert toast.is_visible()
+    note = page.locator("#lincae-upload-note")
+    note.get_by_text("vocals (vocals.wav): this is not an audio file this app can decode").wait_for()
+    assert note.inner_text().startswith("✖")
+    # The error is told in the panel's one message area, not as an "Error" pill over the Track selector.
+    assert page.locator("#lincae-track").get_by_text("Error").count() == 0
+    assert page.locator(".toast-body").count() == 0
     for stem in STEMS:  # nothing the user uploaded is lost
         assert uploaded(page, stem) == f"{stem}.wav"
     assert page.locator("#lincae-upload-vocals a[download]").inner_text().startswith("2.0")  # still the bad file
@@ -77,7 +80,8 @@ def test_an_error_is_shown_the_files_stay_and_a_good_upload_plays(browser_and_ur
     wait_for(page, "window.lincaePlayer.data?.track.id.startsWith('upload-')", timeout_ms=30_000)
     wait_for(page, STATUS_READY, timeout_ms=30_000)
     assert page.evaluate("() => window.lincaePlayer.data.track.title") == "My stems (0–0.8 s)"
-    assert page.locator("#lincae-upload-note").get_by_text("Added").count()
+    assert note.inner_text().startswith("✔ Added") and "not an audio file" not in note.inner_text()
+    assert page.locator("#lincae-upload-title input, #lincae-upload-title textarea").input_value() == ""
     broken = page.locator('td[data-row="ae_mix"][data-model="broken"]')
     assert broken.inner_text() == "N/A" and "decoder exploded" in broken.get_attribute("title")
 
@@ -93,6 +97,13 @@ def test_an_error_is_shown_the_files_stay_and_a_good_upload_plays(browser_and_ur
     audio, rate = sf.read(saved.value.path())
     assert rate == 44100 and len(audio) == round(0.8 * 44100)
     assert "My stems (0–0.8 s) — yours" in track_options(page)
+    # Other audio under the same title: a second entry, told apart by its name.
+    page.locator("#lincae-upload-vocals").get_by_role("button", name="Clear").click()
+    upload(page, "vocals", good["other"])
+    page.locator("#lincae-upload-title").get_by_role("textbox").fill("My stems")
+    page.locator("#lincae-upload-add").click()
+    wait_for(page, "window.lincaePlayer.data?.track.title === 'My stems (0–0.8 s) #2'", timeout_ms=30_000)
+    assert "My stems (0–0.8 s) #2 — yours" in track_options(page)
     assert log.external_requests == []
 
     # Another visitor's track list does not have it.

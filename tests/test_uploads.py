@@ -65,6 +65,22 @@ def test_segment_reads_exactly_start_to_start_plus_length(tmp_path):
     assert len(read_audio(path, "ramp", start=2.0)) == SR
 
 
+def test_a_stem_that_ends_before_the_segment_is_silence_like_any_padding(tmp_path):
+    files = stem_files(tmp_path, seconds=3.0)
+    files["bass"] = write(tmp_path / "short-bass.wav", tone(FREQS["bass"], 1.0, SR, 1), SR)
+    upload = build_track(files, start=2.0, length=1.0)
+    assert upload.track.num_samples == SR
+    assert not np.any(upload.track.stems["bass"])
+    assert np.abs(dominant_hz(upload.track.stems["vocals"]) - FREQS["vocals"]) < 5
+    assert any("bass (short-bass.wav) ends before the segment starts" in w for w in upload.warnings)
+    assert not any("differ in length" in w for w in upload.warnings)
+
+
+def test_a_segment_past_the_end_of_every_file_is_refused(tmp_path):
+    with pytest.raises(uploads.AudioInputError, match="cannot start at 5 s"):
+        build_track(stem_files(tmp_path, seconds=1.0), start=5.0)
+
+
 def test_mixture_and_vocals_become_vocals_plus_accompaniment_in_other(tmp_path):
     vocals = tone(440.0)
     accomp = tone(110.0, amplitude=0.3)

@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from lincae.data.library import TrackInfo
+from lincae.data.uploads import HOW_TO_RAISE
 from lincae.models.base import ModelInfo
 from lincae.settings import Settings
 from ui import deeplink
@@ -18,14 +19,16 @@ from ui.sources import sources_panel
 from ui.tables import TableBuilder
 
 TITLE = "Linear audio autoencoders — live demo"
-INTRO = """\
-# Linear audio autoencoders — live demo
-Listen to what a *linear* latent space does. Each row is an operation on latents, each column a model; the
-reference rows play the original audio. Models trained for linearity (**ours**: Lin-CAE and the embedded
-Lin-AE) should turn latent addition into mixing, latent subtraction into separation and latent scaling into
-gain. Paper: [Learning Linearity in Audio Consistency Autoencoders via Implicit Regularization](https://arxiv.org/abs/2510.23530).
-Every cell of a track is decoded with the same noise seed, so differences come from the models.
+PAPER = "https://arxiv.org/abs/2510.23530"
+INTRO = f"""\
+<h1>{TITLE}</h1>
+<p>Hear what a <em>linear</em> latent space does: rows are operations on latents (adding mixes, subtracting
+separates, scaling sets the gain), columns are models. Paper: <a href="{PAPER}" target="_blank"
+rel="noopener">Learning Linearity in Audio Consistency Autoencoders</a>. Its models play where their weights can be
+downloaded; the embedded ones were <strong>trained here with the paper's recipe</strong> and without it: small
+stand-ins, not the paper's sound.</p>
 """
+PAGE_CSS = Path(__file__).with_name("page.css")
 TABLE_CONCURRENCY = 2
 """Tables computed at once. The engine serialises work per model, so a second user's table (another
 model, or a cached one) is not stuck behind the first; playback itself never waits on the server."""
@@ -33,11 +36,31 @@ QUEUE_SIZE = 64
 MAX_UPLOAD_SIZE = "200mb"  # refused before it is written to disk; 30 s of stems is far smaller
 
 
+OWNERS_NOTE = (
+    "**Running your own copy?** A model that is not playable says above what it needs (weights to download or "
+    "point to, a token). Longer uploads: " + HOW_TO_RAISE + ". The README has the details."
+)
+THEME_FONT_WEIGHTS = (400, 700)
+"""Gradio's bundled Source Sans Pro and IBM Plex Mono semi-bold (600) files hold almost no glyphs: declaring
+only 400 and 700 makes bold (600) text use the complete bold face instead of glyph-by-glyph fallbacks."""
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(
+        primary_hue="blue",
+        font=(gr.themes.LocalFont("Source Sans Pro", weights=THEME_FONT_WEIGHTS), "ui-sans-serif", "system-ui",
+              "sans-serif"),
+        font_mono=(gr.themes.LocalFont("IBM Plex Mono", weights=THEME_FONT_WEIGHTS), "ui-monospace", "Consolas",
+                   "monospace"),
+    )
+
+
 def models_markdown(models: Sequence[ModelInfo]) -> str:
-    """What each model is, who trained it, where its weights come from, and whether it runs here."""
+    """What each model is, who trained it, where its weights come from, and whether it runs here (the reason
+    a model cannot run is written for the owner of the server: what to install, download or set)."""
     lines = ["| Model | Linear | What it is | Weights | Here |", "|---|---|---|---|---|"]
     for m in models:
-        here = "✅ playable" if m.available else f"N/A: {m.reason}"
+        here = "✔ playable" if m.available else f"not playable: {m.reason}"
         lines.append(
             f"| **{m.display_name}** (`{m.name}`) | {'yes' if m.linear else 'no'} | {m.description} "
             f"| {m.source} | {here} |"
@@ -69,18 +92,23 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             yield gr.skip(), value, line
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(INTRO)
-        track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track")
-        status = gr.Markdown("Loading…", elem_id="lincae-status", container=True, padding=True, min_height=64)
-        sources_panel(builder, track, tracks, settings)
+        gr.HTML(INTRO, head=f"<style>{PAGE_CSS.read_text(encoding='utf-8')}</style>", elem_id="lincae-intro",
+                padding=False)
+        with gr.Row(elem_id="lincae-top", equal_height=True):
+            track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track",
+                                show_label=False, container=False, scale=1, min_width=220, elem_id="lincae-track")
+            with gr.Column(scale=3, min_width=220):
+                status = gr.Markdown("Loading…", elem_id="lincae-status")
         table = player()
         with gr.Tab("Latent mixer"):
             mixer_panel(builder, track, demo)
         with gr.Tab("Analysis") as analysis_tab:
             analysis_panel(builder, track, analysis_tab)
-        with gr.Accordion("Models", open=False):
+        with gr.Tab("Your own audio", elem_id="lincae-upload"):
+            sources_panel(builder, track, tracks, settings)
+        with gr.Accordion("Models", open=False, elem_id="lincae-models"):
             models_md = gr.Markdown(models_markdown(builder.model_infos()))
-            gr.Markdown(f"Computing on: {builder.engine.describe()}.")
+            gr.Markdown(f"Computing on: {builder.engine.describe()}. {OWNERS_NOTE}")
         with gr.Accordion("Tracks", open=False):
             gr.Markdown(tracks_note(tracks))
 
@@ -100,7 +128,7 @@ def launch_kwargs(cells_dir: str | Path) -> dict:
     """`launch()` arguments: theme and files the player fetches. Host and port come from Gradio's own
     `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (as on Hugging Face Spaces), so none are set here."""
     return {
-        "theme": gr.themes.Default(primary_hue="blue"),
+        "theme": theme(),
         "allowed_paths": [str(cells_dir)],
         "max_file_size": MAX_UPLOAD_SIZE,
     }

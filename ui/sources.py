@@ -6,6 +6,7 @@ computes its table like any bundled track.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 
@@ -14,7 +15,7 @@ import gradio as gr
 from lincae.data import musdb
 from lincae.data.library import TrackInfo
 from lincae.data.track import Track
-from lincae.data.uploads import FORMATS, HOW_TO_RAISE, MIXTURE, MODE_MIXTURE, AudioInputError, build_track
+from lincae.data.uploads import FORMATS, MIXTURE, MODE_MIXTURE, AudioInputError, build_track
 from lincae.settings import ENVIRONMENT, Settings
 from ui.tables import TableBuilder
 
@@ -34,9 +35,9 @@ MIXTURE_NOTE = (
 def _intro(limit: float) -> str:
     return (
         f"Upload **four stems** (vocals, drums, bass, other) or a **mixture and its vocals**: {FORMATS}, any "
-        f"sample rate and number of channels (converted to 44.1 kHz mono). The same segment (start, length) is "
-        f"taken from every file; at most **{limit:g} s** (raise it with {HOW_TO_RAISE}). Files of different "
-        "lengths are padded with silence to the longest. Your tracks are listed for you only, for this session."
+        f"sample rate and number of channels (converted to 44.1 kHz mono). The same segment (start, length, at "
+        f"most **{limit:g} s**) is taken from every file; a file that is shorter, or ends before the segment "
+        "starts, is padded with silence. Your tracks are listed for you only, for this session."
     )
 
 
@@ -50,35 +51,52 @@ def _remember(mine: dict[str, Track], track: Track) -> dict[str, Track]:
     return dict(list(kept.items())[-SESSION_TRACKS:])
 
 
+def unique_title(title: str, taken: Sequence[str]) -> str:
+    """`title`, or `title #2`, `#3`… when this session already lists a track of that name."""
+    n = 1
+    candidate = title
+    while candidate in taken:
+        n += 1
+        candidate = f"{title} #{n}"
+    return candidate
+
+
+def _message(kind: str, text: str) -> str:
+    """The upload panel's one message: "" working, ✔ added, ✖ refused (text glyphs, no emoji font needed)."""
+    return f"{kind} {text}".strip()
+
+
 def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Sequence[TrackInfo],
                   settings: Settings) -> None:
     """The upload (and, with `settings.musdb_dir`, MUSDB18-HQ) controls; a new track joins `builder.tracks` and
-    is selected in `track_selector`."""
+    is selected in `track_selector`. Call inside a container (the page puts it in a tab)."""
     store = builder.tracks
     limit = settings.max_seconds
     mine = gr.State({})  # this session's tracks: id → Track (they live as long as the session)
 
-    def add(track: Track, session: dict[str, Track], note: str) -> tuple[gr.Dropdown, dict[str, Track], str]:
-        track = store.add(track)
+    def add(track: Track, session: dict[str, Track]) -> tuple[Track, gr.Dropdown, dict[str, Track]]:
+        """The new track (its title made unique among the tracks this session lists), the track selector
+        selecting it, and the session's tracks."""
+        others = [t.title for t in tracks] + [t.title for k, t in session.items() if k != track.id]
+        track = store.add(dataclasses.replace(track, title=unique_title(track.title, others)))
         session = _remember(session, track)
-        return gr.Dropdown(choices=_choices(tracks, session), value=track.id), session, note
+        return track, gr.Dropdown(choices=_choices(tracks, session), value=track.id), session
 
-    with gr.Accordion("Your own audio", open=False, elem_id="lincae-upload"):
-        gr.Markdown(_intro(limit))
-        mode = gr.Radio(MODE_CHOICES, value="stems", label="What you upload", elem_id="lincae-upload-mode")
-        with gr.Row(equal_height=True):
-            files = {
-                name: gr.File(label=name.capitalize(), file_types=FILE_TYPES, type="filepath", height=120,
-                              visible=name != MIXTURE, elem_id=f"lincae-upload-{name}")
-                for name in ("vocals", "drums", "bass", "other", MIXTURE)
-            }
-        with gr.Row():
-            start = gr.Number(0.0, label="Start (s)", minimum=0, elem_id="lincae-upload-start")
-            length = gr.Number(min(limit, 10.0), label=f"Length (s, at most {limit:g}; empty: to the end)",
-                               elem_id="lincae-upload-length")
-            title = gr.Textbox(label="Title (optional)", placeholder="My song", elem_id="lincae-upload-title")
-        add_button = gr.Button("Add to the track list", variant="primary", elem_id="lincae-upload-add")
-        upload_note = gr.Markdown(elem_id="lincae-upload-note")
+    gr.Markdown(_intro(limit))
+    mode = gr.Radio(MODE_CHOICES, value="stems", label="What you upload", elem_id="lincae-upload-mode")
+    with gr.Row(equal_height=True):
+        files = {
+            name: gr.File(label=name.capitalize(), file_types=FILE_TYPES, type="filepath", height=120,
+                          visible=name != MIXTURE, elem_id=f"lincae-upload-{name}")
+            for name in ("vocals", "drums", "bass", "other", MIXTURE)
+        }
+    with gr.Row():
+        start = gr.Number(0.0, label="Start (s)", minimum=0, elem_id="lincae-upload-start")
+        length = gr.Number(min(limit, 10.0), label=f"Length (s, at most {limit:g}; empty: to the end)",
+                           elem_id="lincae-upload-length")
+        title = gr.Textbox(label="Title (optional)", placeholder="My song", elem_id="lincae-upload-title")
+    add_button = gr.Button("Add to the track list", variant="primary", elem_id="lincae-upload-add")
+    upload_note = gr.Markdown(elem_id="lincae-upload-note")
 
     def show_inputs(choice: str) -> list[gr.File]:
         mixture = choice == MODE_MIXTURE
@@ -87,27 +105,32 @@ def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Se
     mode.change(show_inputs, mode, list(files.values()), api_visibility="private", queue=False)
 
     def add_upload(choice, vocals, drums, bass, other, mixture, seg_start, seg_length, name, session):
+        """Yields a working note first (reading and resampling long files takes seconds), then the result:
+        the new track selected and the title cleared, or the error, in the same note."""
         chosen = {"vocals": vocals, MIXTURE: mixture} if choice == MODE_MIXTURE else \
             {"vocals": vocals, "drums": drums, "bass": bass, "other": other}
+        yield gr.skip(), gr.skip(), _message("", "Reading and converting your files…"), gr.skip()
         try:
             upload = build_track(chosen, start=seg_start or 0.0, length=seg_length or None, limit=limit,
                                  title=name)
         except AudioInputError as err:
-            raise gr.Error(html.escape(str(err)), print_exception=False) from None
-        for warning in upload.warnings:
-            gr.Warning(html.escape(warning))
-        note = f"Added **{upload.track.title}**: {upload.track.duration:.1f} s, now in the track list."
+            yield gr.skip(), gr.skip(), _message("✖", html.escape(str(err))), gr.skip()
+            return
+        added, selector, session = add(upload.track, session)
+        note = _message("✔", f"Added **{html.escape(added.title)}**: {added.duration:.1f} s, selected in the "
+                             "track list.")
         if upload.mode == MODE_MIXTURE:
             note += "\n\n" + MIXTURE_NOTE
         if upload.warnings:
-            note += "\n\n" + "\n".join(f"- ⚠️ {w}" for w in upload.warnings)
-        return add(upload.track, session, note)
+            note += "\n\n" + "\n".join(f"- ⚠ {html.escape(w)}" for w in upload.warnings)
+        yield selector, session, note, ""
 
     add_button.click(
         add_upload,
         inputs=[mode, *files.values(), start, length, title, mine],
-        outputs=[track_selector, mine, upload_note],
-        concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="uploads", api_visibility="private",
+        outputs=[track_selector, mine, upload_note, title],
+        show_progress_on=upload_note, concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="uploads",
+        api_visibility="private",
     )
 
     root = settings.musdb_dir
@@ -135,8 +158,9 @@ def _musdb_panel(root, limit: float, mine: gr.State, track_selector: gr.Dropdown
         try:
             track = musdb.load_segment(root, track_name, seg_start or 0.0, seg_length or limit, limit)
         except (AudioInputError, KeyError) as err:
-            raise gr.Error(html.escape(str(err).strip("'\"")), print_exception=False) from None
-        return add(track, session, f"Added **{track.title}**, now in the track list.")
+            return gr.skip(), gr.skip(), _message("✖", html.escape(str(err).strip("'\"")))
+        added, selector, session = add(track, session)
+        return selector, session, _message("✔", f"Added **{added.title}**, selected in the track list.")
 
     button.click(add_segment, inputs=[name, start, length, mine], outputs=[track_selector, mine, note],
                  concurrency_limit=UPLOAD_CONCURRENCY, concurrency_id="uploads", api_visibility="private")

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,9 @@ FINISHED_TABLES = 64  # finished tables kept in memory (the engine's own cache k
 """The decoder seed shared by every cell of every track: differences between cells are the models'."""
 
 Progress = Callable[..., object]
+TRY_FIRST = get_row("sep_vocals")
+"""Where linear and non-linear models differ most to the ear: latent subtraction separates only in a linear
+latent space."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class TableBuilder:
         build = _TableBuild(self, track)
         for name, table in tables.items():
             build.add(name, table)
-        return self._remember(track_id, build.update(_summary(len(tables), {}), done=True), build.all_cells())
+        return self._remember(track_id, build.update(build.status(), done=True), build.all_cells())
 
     def updates(self, track_id: str, progress: Progress | None = None) -> Iterator[TableUpdate]:
         """The table before each model column is computed (the rest show as computing), then the whole table."""
@@ -113,7 +116,8 @@ class TableBuilder:
         build = _TableBuild(self, self.load_track(track_id))
         todo = [m for m in self.model_infos() if m.available]
         for i, model in enumerate(todo):
-            yield build.update(f"Computing {model.display_name} ({i + 1}/{len(todo)})…")
+            yield build.update(f"Computing {model.display_name} ({i + 1}/{len(todo)}); the table fills in as each "
+                               "model finishes…")
             step = _scaled(progress, i, len(todo))
             if step is not None:
                 step(0.0, desc=f"{model.display_name}: loading")
@@ -124,9 +128,10 @@ class TableBuilder:
             except Exception as err:  # a broken model must not take the page down with it
                 log.exception("%s failed on %s", model.name, track_id)
                 build.failures[model.name] = f"failed on this track ({type(err).__name__}: {err})"
+                build.crashed.add(model.name)
             else:
                 build.add(model.name, table)
-        final = build.update(_summary(len(todo) - len(build.failures), build.failures), done=True)
+        final = build.update(build.status(), done=True)
         if not build.failures:  # a failed column is tried again on the next request
             self._remember(track_id, final, build.all_cells())
         yield final
@@ -154,7 +159,8 @@ class _TableBuild:
         self.reference = {r: make_cell(get_row(r).original_audio(track), track.sample_rate, builder.cells_dir)
                           for r in REFERENCE_ROWS}
         self.cells: dict[str, dict[str, Cell]] = {r: {} for r in MODEL_ROWS}
-        self.failures: dict[str, str] = {}
+        self.failures: dict[str, str] = {}  # model → why it has no column (could not load, or failed)
+        self.crashed: set[str] = set()  # the models that loaded but failed on this track
 
     def add(self, model_name: str, table: dict) -> None:
         for row, audio in table.items():
@@ -163,14 +169,19 @@ class _TableBuild:
     def all_cells(self) -> list[Cell]:
         return [*self.reference.values(), *(c for row in self.cells.values() for c in row.values())]
 
-    def update(self, status: str, done: bool = False) -> TableUpdate:
-        models = [
+    def models(self) -> list[ModelInfo]:
+        return [
             dataclasses.replace(m, available=False, reason=self.failures[m.name]) if m.name in self.failures else m
             for m in self.builder.model_infos()
         ]
+
+    def status(self) -> str:
+        return status_line(self.models(), failed=self.crashed, retried=bool(self.failures))
+
+    def update(self, status: str, done: bool = False) -> TableUpdate:
         t = self.track
-        value = player_value(track_id=t.id, title=t.title, duration=t.duration, models=models, cells=self.cells,
-                             reference=self.reference, sample_rate=t.sample_rate)
+        value = player_value(track_id=t.id, title=t.title, duration=t.duration, models=self.models(),
+                             cells=self.cells, reference=self.reference, sample_rate=t.sample_rate)
         return TableUpdate(value, status, done)
 
 
@@ -185,11 +196,28 @@ def _scaled(progress: Progress | None, index: int, total: int) -> Progress | Non
     return step
 
 
-def _summary(ready: int, failures: dict[str, str]) -> str:
-    if ready == 0 and not failures:
-        return "No model can run here: the model list says why."
-    text = f"Ready: {ready} model(s) playable."
-    if failures:
-        text += " Not playable: " + "; ".join(f"{name} ({why})" for name, why in failures.items())
-        text += ". Tried again when the track is opened again."
-    return text
+def _names(models: Sequence[ModelInfo]) -> str:
+    """Display names without their parenthesis ("Lin-CAE (official)" → "Lin-CAE"): the header says it."""
+    names = [m.display_name.split(" (")[0] for m in models]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def status_line(models: Sequence[ModelInfo], failed: Collection[str] = (), retried: bool = False) -> str:
+    """What can be heard and why the rest cannot, in a listener's words, with the row to try first.
+
+    `models` as the table shows them (a model that could not load is unavailable); `failed`: models that loaded
+    but failed on this track. The owners' how-to (weights, tokens) is in the Models panel, with each reason.
+    """
+    playable = [m for m in models if m.available and m.name not in failed]
+    missing = [m for m in models if not m.available and m.name not in failed]
+    crashed = [m for m in models if m.name in failed]
+    parts = [f"**Ready. Playable:** {_names(playable)}." if playable else "**Ready, but no model can play here.**"]
+    if missing:
+        parts.append(f"Not on this server: {_names(missing)} (no weights here; see Models, below).")
+    if crashed:
+        parts.append(f"Failed on this track: {_names(crashed)}.")
+    if retried:
+        parts.append("Tried again when the track is opened again.")
+    if any(m.linear for m in playable) and any(not m.linear for m in playable):
+        parts.append(f"Try first: **{TRY_FIRST.label}**, a linear model, then a baseline.")
+    return " ".join(parts)

@@ -3,7 +3,7 @@
 Any format soundfile reads (WAV, FLAC, MP3, OGG/Opus, AIFF…; others through the ffmpeg binary of the
 `imageio-ffmpeg` package when it is installed), any rate and channel count: each file becomes mono float32
 at 44.1 kHz. One segment (start, length) is read from every file; a segment longer than the duration limit
-is refused with a message that says how to choose a shorter one or raise the limit.
+is refused with a message that says how to choose a shorter one (owners raise the limit: `HOW_TO_RAISE`).
 
 Everything wrong with the input raises `AudioInputError`, whose message is meant for the user as it is.
 Problems that still leave a usable track (a silent stem, stems of slightly different lengths) are returned
@@ -60,6 +60,11 @@ class Upload:
 # --- reading ------------------------------------------------------------------------------------------
 
 
+class EndsBeforeSegment(AudioInputError):
+    """The file ends before the segment starts (or too soon after): with other files that reach it, the file is
+    silence in the segment, as a short file is padded with silence."""
+
+
 def _check_segment(start: float, length: float | None) -> None:
     if not math.isfinite(start) or start < 0:
         raise AudioInputError(f"The segment start must be 0 s or later (got {start:g} s).")
@@ -71,8 +76,7 @@ def _check_segment(start: float, length: float | None) -> None:
 def _too_long(what: str, seconds: float, limit: float, exact: bool = True) -> AudioInputError:
     size = f"{seconds:.1f} s long" if exact else f"longer than {limit:g} s"
     return AudioInputError(
-        f"{what} is {size}; the limit is {limit:g} s. Choose a segment of at most {limit:g} s "
-        f"(start and length), or raise the limit with {HOW_TO_RAISE}."
+        f"{what} is {size}; the limit is {limit:g} s. Choose a segment of at most {limit:g} s (start and length)."
     )
 
 
@@ -83,7 +87,7 @@ def _read_soundfile(path: Path, what: str, start: float, length: float | None, l
             raise AudioInputError(f"{what} is empty: it holds no audio samples.")
         duration = frames / rate
         if start >= duration:
-            raise AudioInputError(f"{what} is {duration:.2f} s long: a segment cannot start at {start:g} s.")
+            raise EndsBeforeSegment(f"{what} is {duration:.2f} s long: a segment cannot start at {start:g} s.")
         seconds = duration - start if length is None else min(length, duration - start)
         if seconds > limit + 1e-9:
             raise _too_long(what if length is None and start == 0 else f"The segment of {what}", seconds, limit)
@@ -111,7 +115,8 @@ def _read_ffmpeg(path: Path, what: str, start: float, length: float | None, limi
                               "and what ffmpeg reads (M4A/AAC…).")
     audio = np.frombuffer(out.stdout, dtype=np.float32)
     if audio.size == 0:
-        raise AudioInputError(f"{what} holds no audio samples" + (f" after {start:g} s." if start else "."))
+        raise (EndsBeforeSegment if start else AudioInputError)(
+            f"{what} holds no audio samples" + (f" after {start:g} s." if start else "."))
     if audio.size > limit * SAMPLE_RATE + 1:
         raise _too_long(what if length is None else f"The segment of {what}", audio.size / SAMPLE_RATE, limit,
                         exact=False)
@@ -149,8 +154,8 @@ def read_audio(
         raise AudioInputError(f"{what} contains {bad} NaN or infinite sample(s): the file is damaged. "
                               "Re-export it and upload it again.")
     if audio.size < MIN_SECONDS * SAMPLE_RATE:
-        raise AudioInputError(f"{what}: the segment is {audio.size / SAMPLE_RATE:.3f} s long; "
-                              f"at least {MIN_SECONDS:g} s is needed.")
+        raise (EndsBeforeSegment if start else AudioInputError)(
+            f"{what}: the segment is {audio.size / SAMPLE_RATE:.3f} s long; at least {MIN_SECONDS:g} s is needed.")
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
@@ -176,13 +181,30 @@ def _mode(given: set[str]) -> str:
 
 def _pad_to_longest(audio: dict[str, np.ndarray], names: Mapping[str, str]) -> tuple[dict[str, np.ndarray], list[str]]:
     n = max(len(a) for a in audio.values())
-    short = {k: len(a) for k, a in audio.items() if n - len(a) > LENGTH_TOLERANCE_S * SAMPLE_RATE}
+    # an empty file ended before the segment: the caller says so
+    short = {k: len(a) for k, a in audio.items() if 0 < len(a) < n - LENGTH_TOLERANCE_S * SAMPLE_RATE}
     warnings = []
     if short:
         listed = ", ".join(f"{names[k]} {v / SAMPLE_RATE:.2f} s" for k, v in short.items())
         warnings.append(f"The files differ in length ({listed}; longest {n / SAMPLE_RATE:.2f} s): the shorter ones "
                         "were padded with silence at the end.")
     return {k: np.pad(a, (0, n - len(a))) for k, a in audio.items()}, warnings
+
+
+def _read_all(given: Mapping[str, Path], names: Mapping[str, str], start: float, length: float | None,
+              limit: float | None) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Every file's segment; a file that ends before the segment is silence (padded like any shorter file),
+    unless every file does."""
+    audio: dict[str, np.ndarray] = {}
+    ended: dict[str, EndsBeforeSegment] = {}
+    for k, p in given.items():
+        try:
+            audio[k] = read_audio(p, names[k], start, length, limit)
+        except EndsBeforeSegment as err:
+            ended[k] = err
+    if not audio:
+        raise next(iter(ended.values()))
+    return {k: audio.get(k, np.zeros(0, dtype=np.float32)) for k in given}, list(ended)
 
 
 def _silent(x: np.ndarray) -> bool:
@@ -210,8 +232,9 @@ def build_track(
         warnings.append("A mixture was given with all four stems: it was ignored, the mix is the sum of the stems.")
         del given[MIXTURE]
     names = {k: f"{k} ({p.name})" for k, p in given.items()}
-    audio = {k: read_audio(p, names[k], start, length, limit) for k, p in given.items()}
+    audio, ended = _read_all(given, names, start, length, limit)
     audio, padded = _pad_to_longest(audio, names)
+    warnings += [f"{names[k]} ends before the segment starts: it is silence in this segment." for k in ended]
     warnings += padded
     if all(_silent(a) for a in audio.values()) or (mode == MODE_MIXTURE and _silent(audio[MIXTURE])):
         raise AudioInputError("The audio is silent: there is nothing to compare. Check the files (and the segment).")

@@ -1,0 +1,149 @@
+"""What a visitor waits for, measured in Chromium: cold start to a playable table, the latent mixer after a
+slider is released, and the Analysis tab's first open.
+
+    python benchmarks/bench_page.py [--runs 1] [--out benchmarks/results/page-<date>.json]
+
+Each run starts `python app.py` as a fresh process with an empty cache folder (a cold start: nothing
+computed, nothing on disk), on a free port, and drives the page with Playwright and Debian's Chromium:
+  - `cold_start_to_playable_s`: from spawning the process to every cell of the first track decoded in the
+    browser (`window.lincaePlayer.loaded()`), i.e. the first moment any cell plays at once;
+  - `server_ready_s`: from spawning to the server answering HTTP;
+  - `mixer_after_release_s`: a vocals-gain slider dragged and released, until the mixer player holds the
+    new mix for every model and its audio is decoded;
+  - `analysis_first_open_s`: a click on the Analysis tab until its metrics table and plots are shown.
+Results print as JSON (with the machine and its load).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PLAYABLE = ("(() => { const p = window.lincaePlayer; if (!p || !p.data) return false;"
+            " const l = p.loaded(); const m = p.data.models.filter(m => m.available);"
+            " return m.length > 0 && m.every(m => Object.keys(p.data.cells.ae_mix || {}).includes(m.name))"
+            " && l.total > 0 && l.decoded === l.total; })()")
+MIXED = ("(f) => { const p = window.lincaePlayers && window.lincaePlayers.mixer; if (!p || !p.data) return false;"
+         " const l = p.loaded(); return p.data.rows[1].formula === f && l.total > 0 && l.decoded === l.total"
+         " && (document.querySelector('#lincae-mix-status')?.innerText || '').startsWith('Mixed'); }")
+MIX_READY = "(document.querySelector('#lincae-mix-status')?.innerText || '').startsWith('Mixed')"
+ANALYSED = ("(document.querySelector('#lincae-analysis-status')?.innerText || '').startsWith('Analysed')"
+            " && ['homogeneity', 'additivity'].every(p => document.querySelector(`#lincae-${p} img`))")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "load_average": os.getloadavg()}
+
+
+def wait_http(url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def drag_release(page, selector: str, fraction: float) -> None:
+    """Drag a range input's thumb to `fraction` of its width and release it (a real pointer gesture)."""
+    box = page.locator(selector).bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * (1 / 3), y)  # the thumb of gain 1 on −1 … 2
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=5)
+    page.mouse.up()
+
+
+def one_run(browser, timeout_s: float) -> dict:
+    port = free_port()
+    cache = tempfile.mkdtemp(prefix="lincae-bench-cache-")
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "LINCAE_CACHE_DIR": cache, "GRADIO_ANALYTICS_ENABLED": "False"}
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_http(url, t0 + timeout_s)
+        result = {"server_ready_s": time.monotonic() - t0}
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url)
+        page.wait_for_function(PLAYABLE, timeout=timeout_s * 1000)
+        result["cold_start_to_playable_s"] = time.monotonic() - t0
+
+        page.wait_for_function(MIX_READY, timeout=timeout_s * 1000)
+        page.get_by_role("tab", name="Latent mixer").click()
+        slider = "#lincae-mix-vocals input[type=range]"
+        page.locator(slider).scroll_into_view_if_needed()
+        t1 = time.monotonic()
+        drag_release(page, slider, 0.6)
+        gain = float(page.locator(slider).input_value())
+        from ui.mixer import coefficients, mix_rows  # after the timed start: importing Gradio takes seconds
+
+        formula = mix_rows(coefficients({"vocals": gain, "drums": 1.0, "bass": 1.0, "other": 1.0}), False)[1].formula
+        page.wait_for_function(MIXED, arg=formula, timeout=timeout_s * 1000)
+        result["mixer_after_release_s"] = time.monotonic() - t1
+        result["mixer_gain"] = gain
+
+        t2 = time.monotonic()
+        page.get_by_role("tab", name="Analysis").click()
+        page.wait_for_function(ANALYSED, timeout=timeout_s * 1000)
+        result["analysis_first_open_s"] = time.monotonic() - t2
+        page.close()
+        return result
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_page.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed for each wait")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from playwright.sync_api import sync_playwright
+
+    report = {"machine": machine(), "runs": []}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=CHROMIUM_ARGS)
+        try:
+            for _ in range(args.runs):
+                report["runs"].append(one_run(browser, args.timeout))
+        finally:
+            browser.close()
+    report["machine"]["load_average_after"] = os.getloadavg()
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
