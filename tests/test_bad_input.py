@@ -1,7 +1,9 @@
-"""Bad input, each case three ways: the library's message, the page's handler (gr.Error), and the API through
+"""Bad input, each case three ways: the library's message, the page's handler (the upload note), and the API through
 gradio_client. Afterwards the app still serves, and problems that leave a usable track come back as warnings."""
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,16 +122,17 @@ def test_api_says_what_is_wrong_and_keeps_serving(case, app, good, tmp_path):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_page_handler_raises_a_gradio_error_with_the_message(case, page, tmp_path):
-    """The upload button's handler, called as the page calls it."""
+def test_page_handler_tells_the_message_in_the_upload_note(case, page, tmp_path):
+    """The upload button's handler, called as the page calls it: the error replaces the panel's note."""
     handler, _ = page
     make, message = CASES[case]
     files = make(tmp_path)
     mode = "mixture+vocals" if "mixture" in files else "stems"
     add_upload = handler("add_upload")
     args = [files.get(k) for k in ("vocals", "drums", "bass", "other", "mixture")]
-    with pytest.raises(gr.Error, match=message):
-        add_upload(mode, *args, START.get(case, 0.0), None, "", {})
+    *_, (selector, session, note, title) = add_upload(mode, *args, START.get(case, 0.0), None, "", {})
+    assert note.startswith("✖") and re.search(message, html.unescape(note))
+    assert not isinstance(selector, gr.Dropdown)  # the track list is left as it was
 
 
 @pytest.fixture(scope="module")
@@ -216,9 +219,11 @@ def test_a_failing_model_in_the_table_of_an_upload_is_an_na_column(page, good):
     import json
 
     handler, builder = page
-    dropdown, session, note = handler("add_upload")("stems", *(good[s] for s in STEMS), None, 0.0, None, "", {})
-    assert "Added" in note and list(session) == [dropdown.value]
-    value = json.loads(list(builder.updates(dropdown.value))[-1].value)
+    *_, (dropdown, session, note, _) = handler("add_upload")("stems", *(good[s] for s in STEMS), None, 0.0, None,
+                                                             "", {})
+    [track_id] = session
+    assert "Added" in note and isinstance(dropdown, gr.Dropdown)
+    value = json.loads(list(builder.updates(track_id))[-1].value)
     broken = next(m for m in value["models"] if m["name"] == "broken")
     assert not broken["available"] and "decoder exploded" in broken["reason"]
     assert set(value["cells"]["ae_mix"]) == {"linear", "noisy"}
