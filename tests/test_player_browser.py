@@ -157,7 +157,7 @@ def test_sync_off_restarts_new_cell_at_zero(page):
     page.wait_for_timeout(600)
     cell(page, "ae_vocals", "toy-baseline").click()
     s = state(page)
-    assert s["model"] == "toy-baseline" and s["position"] < 0.05
+    assert s["model"] == "toy-baseline" and s["position"] < 0.25  # with Sync it would be past 0.6 s
     expect_freq(page, FREQ[("ae_vocals", "toy-baseline")])
 
 
@@ -230,7 +230,7 @@ def test_dragging_on_the_cell_waveform_seeks_where_it_is_released(page):
 
 
 def test_keyboard_controls(page):
-    page.locator("body").click(position={"x": 5, "y": 5})
+    page.locator(".lc-help").click()  # a click in the player gives it the keys
     page.keyboard.press("Space")
     wait_for(page, "window.lincaePlayer.state().playing")
     assert (state(page)["row"], state(page)["model"]) == ("gt_mix", "toy-linear")

@@ -1,7 +1,12 @@
-"""The comparison player: one `gr.HTML` whose behaviour lives in `player.js` (Web Audio) and `player.css`.
+"""The comparison player: one `gr.HTML` whose behaviour lives in the scripts of `ui/player/` and in `player.css`.
 
-The component's template is a static container; `player.js` builds the table in `js_on_load` and redraws
-when the value changes, so playback survives value updates. The value is the JSON described in
+The scripts (`SCRIPTS`, in load order): `dom.js` shared helpers, `value.js` reading the
+player value, `audio.js` the audio engine (buffers,
+scheduling, crossfade, gain chain and limiter), `waves.js` the waveform view, `table.js` the table view,
+`controls.js` the control bar, keys and links, `player.js` the player that ties them together and mounts it.
+They are classic scripts inlined into the page head (Gradio runs no `<script>` in a component's value), each
+adding its part to one namespace. The component's template is a static container; the player builds the table
+in `js_on_load` and redraws when the value changes, so playback survives value updates. The value is the JSON described in
 docs/ARCHITECTURE.md ("Player value"); `player_value` builds it.
 """
 from __future__ import annotations
@@ -18,6 +23,7 @@ from lincae.models.base import ModelInfo
 from lincae.rows import ROWS, Row
 
 HERE = Path(__file__).resolve().parent
+SCRIPTS = ("dom.js", "value.js", "audio.js", "waves.js", "table.js", "controls.js", "player.js")
 TEMPLATE = '<div class="lincae-player-root"></div>'
 
 
@@ -77,7 +83,7 @@ def player_value(
 
 
 def _head() -> str:
-    js = (HERE / "player.js").read_text(encoding="utf-8")
+    js = "\n".join((HERE / "player" / name).read_text(encoding="utf-8") for name in SCRIPTS)
     css = (HERE / "player.css").read_text(encoding="utf-8")
     if "</script" in js.lower() or "</style" in css.lower():
         raise ValueError("player assets must not contain closing script/style tags")
