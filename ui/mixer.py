@@ -56,8 +56,8 @@ def mix_rows(coeffs: Mapping[str, float], origin_correction: bool) -> tuple[Row,
     latent = " + ".join(_term(c, s, "z") for s, c in used.items()) or "0"
     if origin_correction:
         latent += f" + {1 - sum(coeffs.values()):g}·Enc(silence)"
-    return (Row("gt_mix", "Waveform mix", wave.replace("+ -", "− "), reference=True),
-            Row("latent_mix", "Latent mix", f"Dec({latent})".replace("+ -", "− ")))
+    return (Row("gt_mix", "Waveform mix", wave.replace("+ -", "− "), latent=None, original=coeffs),
+            Row("latent_mix", "Latent mix", f"Dec({latent})".replace("+ -", "− "), latent=coeffs, original=coeffs))
 
 
 @dataclass(frozen=True)

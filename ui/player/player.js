@@ -36,6 +36,7 @@
       this.request = 0; // increments per user action, so a late decode cannot undo a newer click
       this.frame = null;
       this.pointerInside = false;
+      this.linkedCell = null; // [row, model] of a deep link, focused once it is playable
       this.audio = new kit.AudioEngine({
         sampleRate: () => (this.data && this.data.sample_rate) || DEFAULT_RATE,
         loaded: () => {
@@ -118,8 +119,23 @@
       if (data) this.decodeAll();
       this.followValue();
       this.refresh();
-      if (selected) this.focusCell(this.row, this.model, true);
-      else if (focusedCell) this.focusCell(...focusedCell, false); // a re-render keeps the focus where it was
+      if (selected) this.linkedCell = [this.row, this.model];
+      if (focusedCell) this.focusCell(...focusedCell, false); // a re-render keeps the focus where it was
+      else if (this.linkedCell) this.focusLinkedCell();
+    }
+
+    /** A linked cell gets the focus (so Space plays it) once it is playable, unless the visitor went elsewhere. */
+    focusLinkedCell() {
+      const [row, model] = this.linkedCell;
+      const focused = document.activeElement;
+      const elsewhere = focused && focused !== document.body && !this.root.contains(focused);
+      if (elsewhere || this.row !== row || this.model !== model) {
+        this.linkedCell = null;
+        return;
+      }
+      if (!this.urlFor(row, model)) return; // still computing: try again with the next value
+      this.focusCell(row, model, true);
+      this.linkedCell = null;
     }
 
     /** A deep link's `select` picks the cell when nothing is selected yet (a new track). */
