@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from lincae import metrics  # noqa: E402
@@ -125,31 +126,38 @@ def metrics_table(analyses: Sequence[ModelAnalysis], labels: Mapping[str, str] |
     return headers, rows
 
 
+def _curve_axes() -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str, legend: bool, legend_size: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=legend_size)
+
+
 def homogeneity_figure(analyses: Sequence[ModelAnalysis], labels: Mapping[str, str] | None = None) -> Figure:
     """SNR(Dec(a·z), a·Dec(z)) against the gain a, one line per model."""
     labels = labels or {}
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _curve_axes()
     for a in analyses:
         gains = sorted(a.homogeneity)
         ax.plot(gains, [a.homogeneity[g] for g in gains], marker="o", label=labels.get(a.model, a.model))
     ax.set_xscale("log")
     ax.set_xticks(CURVE_GAINS, [f"{g:g}" for g in CURVE_GAINS])
     ax.axhline(15, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel("gain a")
-    ax.set_ylabel("SNR (dB)")
-    ax.set_title("Homogeneity: Dec(a·z_vocals) vs a·Dec(z_vocals)")
-    ax.grid(alpha=0.3)
-    if analyses:
-        ax.legend(fontsize="small")
+    _label_axes(ax, "gain a", "SNR (dB)", "Homogeneity: Dec(a·z_vocals) vs a·Dec(z_vocals)", bool(analyses), "small")
     return fig
 
 
 def additivity_figure(analyses: Sequence[ModelAnalysis], labels: Mapping[str, str] | None = None) -> Figure:
     """Spectral SNR against the stem sum of Dec(Σ z) (solid) and Dec(Enc(Σ x)) (dashed), per number of stems."""
     labels = labels or {}
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _curve_axes()
     ks = list(range(1, len(STEMS) + 1))
     for i, a in enumerate(analyses):
         color = f"C{i}"
@@ -158,12 +166,8 @@ def additivity_figure(analyses: Sequence[ModelAnalysis], labels: Mapping[str, st
         ax.plot(ks, [a.additivity[k][1] for k in ks], marker="s", ls="--", color=color, alpha=0.7,
                 label=f"{name}: Dec(Enc(Σ x))")
     ax.set_xticks(ks, ["+".join(s[0].upper() for s in STEMS[:k]) + f"\n({k})" for k in ks])
-    ax.set_xlabel("stems summed (V vocals, D drums, B bass, O other)")
-    ax.set_ylabel("spectral SNR vs Σ x (dB)")
-    ax.set_title("Additivity vs number of stems")
-    ax.grid(alpha=0.3)
-    if analyses:
-        ax.legend(fontsize="x-small")
+    _label_axes(ax, "stems summed (V vocals, D drums, B bass, O other)", "spectral SNR vs Σ x (dB)",
+                "Additivity vs number of stems", bool(analyses), "x-small")
     return fig
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from huggingface_hub import constants
 
 from lincae import registry
 from lincae.rows import ROWS
+from offline import go_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 EMBEDDED = ("demo-lincae", "demo-ae")
@@ -26,12 +26,7 @@ pytestmark = pytest.mark.skipif(
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("offline-app")
     with pytest.MonkeyPatch.context() as mp:
-        # A fresh machine: no network, nothing in the Hugging Face cache, no token, no local weight mirrors.
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setattr(constants, "HF_HUB_CACHE", str(tmp / "hf-cache"))
-        mp.setattr(constants, "HF_TOKEN_PATH", str(tmp / "no-token"))
-        for name in ("HF_TOKEN", "LINCAE_WEIGHTS_DIR", "LINCAE_SAO_VAE_DIR"):
-            mp.delenv(name, raising=False)
+        go_offline(mp, tmp)
         mp.setenv("LINCAE_CACHE_DIR", str(tmp / "cache"))
         yield runpy.run_path(str(ROOT / "app.py"), run_name="app")
 

@@ -11,12 +11,12 @@ from browser import chromium, open_page, run_js, served, wait_for  # noqa: I001
 import math
 
 import pytest
-from huggingface_hub import constants
 
 from lincae import registry
 from lincae.data.library import TrackInfo
 from lincae.engine import Engine
 from lincae.rows import STEMS
+from offline import go_offline
 from test_app import make_track
 from ui.layout import build_demo
 from ui.tables import TableBuilder
@@ -33,9 +33,7 @@ pytestmark = pytest.mark.skipif(not (registry.EMBEDDED_DIR / f"{BASELINE}.pt").i
 def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("safety")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setattr(constants, "HF_HUB_CACHE", str(tmp / "hf-cache"))
-        mp.setattr(constants, "HF_TOKEN_PATH", str(tmp / "no-token"))
+        go_offline(mp, tmp)
         models = [m for m in registry.list_models() if m.embedded and m.available]
         engine = Engine(device="cpu", cache_dir=tmp / "cache")
         builder = TableBuilder(engine, models, {"t1": make_track("t1", 2.0)}.__getitem__, cells_dir=tmp / "cells")

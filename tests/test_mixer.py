@@ -12,8 +12,9 @@ import soundfile as sf
 from engine_fakes import IdentityAE, NoisyAE
 from lincae.engine import Engine
 from lincae.rows import STEMS
+from lincae.rows import combine_signals as waveform_mix
 from test_app import Broken, info, loader_for, make_track
-from ui.mixer import Mixer, coefficients, mix_rows, waveform_mix
+from ui.mixer import Mixer, coefficients, mix_rows
 from ui.tables import TableBuilder
 
 SR = 44100
@@ -54,10 +55,13 @@ def test_coefficients_are_gains_times_the_scale():
         coefficients({"piano": 1.0})
 
 
-def test_waveform_mix_applies_the_gains_to_the_stems():
+def test_the_waveform_mix_applies_the_gains_to_the_stems():
     track = make_track("t", 0.1)
+    wave, latent = mix_rows({"vocals": 0.5, "drums": -1.0}, origin_correction=False)
+    assert wave.reference and not latent.reference and dict(latent.latent) == {"vocals": 0.5, "drums": -1.0}
     mix = waveform_mix(track, {"vocals": 0.5, "drums": -1.0})
     np.testing.assert_allclose(mix, 0.5 * track.stems["vocals"] - track.stems["drums"], atol=1e-7)
+    np.testing.assert_allclose(wave.original_audio(track), mix)
     np.testing.assert_allclose(waveform_mix(track, ALL_ONE), track.mix, atol=1e-6)
 
 

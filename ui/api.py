@@ -20,7 +20,7 @@ from lincae import metrics
 from lincae.data.track import Track
 from lincae.data.uploads import MIXTURE, AudioInputError, build_track
 from lincae.registry import ModelUnavailable
-from lincae.rows import REFERENCE_ROWS, ROW_IDS, STEMS, get_row
+from lincae.rows import REFERENCE_ROWS, ROW_IDS, STEMS, combine_signals, get_row
 from lincae.settings import Settings
 from lincae.table_metrics import METRICS, table_metrics
 from ui.tables import DEFAULT_SEED, TableBuilder
@@ -132,7 +132,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
         track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)
         decoded = run_model(lambda: builder.engine.decode_combination(
             track, name, gains, seed=seed, origin_correction=bool(origin_correction)), name, track)
-        waveform = np.sum([g * track.stems[s] for s, g in gains.items()], axis=0, dtype=np.float32)
+        waveform = combine_signals(track, gains)
         folder = _request_dir(out_root, track=track.id, model=name, seed=seed, gains=gains,
                               origin=bool(origin_correction), op="mix")
         summary = {

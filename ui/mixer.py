@@ -16,7 +16,6 @@ import gradio as gr
 import numpy as np
 
 from lincae import metrics
-from lincae.data.track import Track
 from lincae.engine.cells import Cell, make_cell
 from lincae.registry import ModelUnavailable
 from lincae.rows import STEMS, Row
@@ -40,17 +39,13 @@ def coefficients(gains: Mapping[str, float], scale: float = 1.0) -> dict[str, fl
     return {s: float(scale) * float(gains.get(s, 0.0)) for s in STEMS}
 
 
-def waveform_mix(track: Track, coeffs: Mapping[str, float]) -> np.ndarray:
-    """Σ coeffs[s] · x_s: what a linear model's latent mix should sound like."""
-    return np.sum([coeffs.get(s, 0.0) * track.stems[s] for s in STEMS], axis=0, dtype=np.float32)
-
-
 def _term(c: float, s: str, var: str) -> str:
     return f"{c:g}·{var}_{s}"
 
 
 def mix_rows(coeffs: Mapping[str, float], origin_correction: bool) -> tuple[Row, Row]:
-    """The mixer player's two rows, their formulas showing the actual coefficients."""
+    """The mixer player's two rows, their formulas showing the actual coefficients: the waveform mix Σ c·x (what a
+    linear model's latent mix should sound like) and the latent mix."""
     used = {s: c for s, c in coeffs.items() if c != 0}
     wave = " + ".join(_term(c, s, "x") for s, c in used.items()) or "0"
     latent = " + ".join(_term(c, s, "z") for s, c in used.items()) or "0"
@@ -83,7 +78,7 @@ class Mixer:
         track = b.load_track(track_id)
         coeffs = coefficients(gains, scale)
         rows = mix_rows(coeffs, origin_correction)
-        target = waveform_mix(track, coeffs)
+        target = rows[0].original_audio(track)
         reference = {"gt_mix": make_cell(target, track.sample_rate, b.cells_dir)}
         cells: dict[str, Cell] = {}
         scores: dict[str, tuple[float, float]] = {}
