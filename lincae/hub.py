@@ -1,8 +1,10 @@
 """Weights from the Hugging Face Hub: pinned revisions, retried downloads, progress, and file identities.
 
 Every download goes through `huggingface_hub` at a pinned revision, so a Space serves the weights it was
-tested with and its caches stay valid. A transient Hub error is retried with back-off inside one request; a
-request that still fails raises, and the next request tries again (nothing here remembers a failure).
+tested with and its caches stay valid. Transient Hub errors (connection errors, timeouts, 408/429/5xx) are
+retried with exponential back-off by `huggingface_hub` itself (5 tries, 1–8 s apart); any other failure of a
+transfer (a broken stream, a short file) is tried again here. A request that still fails raises, and the next
+request tries again: nothing here remembers a failure.
 `file_identity` names a weight file by its content (sha256) without loading it and, when it is in the local
 Hugging Face cache, without reading it: the cache stores a Hub LFS file under its sha256.
 """
@@ -31,10 +33,11 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class Retry:
-    """How often and how patiently a download is tried within one request."""
+    """How often and how patiently a failed transfer is tried again within one request (on top of
+    `huggingface_hub`'s own back-off)."""
 
-    attempts: int = 3
-    first_wait_s: float = 1.0
+    attempts: int = 2
+    first_wait_s: float = 2.0
 
     def waits(self) -> list[float]:
         return [self.first_wait_s * 2**k for k in range(self.attempts - 1)]
@@ -71,11 +74,11 @@ def download(
 ) -> list[Path]:
     """Local paths of `filenames` of `repo` at `revision`, downloaded into the Hugging Face cache if missing.
 
-    Each file is tried `retry.attempts` times with doubling waits; authentication and not-found errors are
-    not retried (they will not change by waiting). Raises the last error.
+    A file whose transfer fails is tried `retry.attempts` times with doubling waits; errors the Hub answered
+    with, or that `huggingface_hub` already retried, are raised at once. Raises the last error.
     """
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     retry = retry or RETRY
     paths = []
@@ -85,14 +88,25 @@ def download(
             try:
                 paths.append(Path(hf_hub_download(repo, filename, revision=revision, token=token, tqdm_class=bar)))
                 break
-            except (GatedRepoError, RepositoryNotFoundError, EntryNotFoundError):
+            except (HfHubHTTPError, LocalEntryNotFoundError):
                 raise
-            except Exception as err:  # connection, timeout, 5xx: the Hub may answer next time
+            except Exception as err:  # a transfer that broke off: the next try resumes it
                 if wait is None:
                     raise
                 log.warning("downloading %s/%s failed (%s); retrying in %.0f s", repo, filename, err, wait)
                 time.sleep(wait)
     return paths
+
+
+def failure_reason(err: BaseException) -> str:
+    """What went wrong, in one line: the Hub's own error, else the deepest cause (`huggingface_hub` wraps an
+    HTTP 503 or a refused connection in a generic "cannot find the requested files" error)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    while not isinstance(err, HfHubHTTPError) and (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return " ".join(lines[:2]) if lines else type(err).__name__
 
 
 def cached(repo: str, filenames: Sequence[str], revision: str) -> list[Path] | None:

@@ -96,13 +96,13 @@ def _revision(repo: str, settings: Settings) -> str:
 def _hub_download(repo: str, filenames: list[str], name: str, revision: str,
                   progress: LoadProgress | None) -> list[Path]:
     def report(filename: str, done: int, total: int) -> None:
-        progress(f"downloading {name} {done / 1e6:.0f}/{total / 1e6:.0f} MB ({Path(filename).name})")
+        progress(f"downloading {name} {done / 1e6:.1f}/{total / 1e6:.1f} MB ({Path(filename).name})")
 
     try:
         return hub.download(repo, filenames, revision, token=_hub_token(),
                             report=report if progress is not None else None)
     except Exception as e:  # network, auth and disk errors all mean the same thing to the caller
-        raise ModelUnavailable(name, f"could not download the weights from {repo}: {e}") from e
+        raise ModelUnavailable(name, f"could not download the weights from {repo}: {hub.failure_reason(e)}") from e
 
 
 def _remote(repo: str, probe_file: str, probe: bool, local_env: str, gated: bool, revision: str) -> _Where:

@@ -43,26 +43,31 @@ OFFICIAL_GENERATOR = {  # the official UNet, shrunk to ~50 k parameters
 }
 
 
-@pytest.fixture(scope="module")
-def official_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local mirror in the Hub layout (as `LINCAE_WEIGHTS_DIR` expects) holding a tiny random `lin-cae`."""
+def write_tiny_official(root: Path, name: str, seed: int = 0) -> None:
+    """A tiny random official checkpoint (`name`'s four files) under `root`, in the Hub layout."""
     import linear_cae
     import yaml
 
     from lincae.models import official
 
-    root = tmp_path_factory.mktemp("mirror")
-    folder = root / official.hub_folder("lin-cae")
-    folder.mkdir()
-    torch.manual_seed(0)
-    module = linear_cae.Autoencoder(OFFICIAL_FRONTEND, OFFICIAL_GENERATOR, {}, name="lin-cae")
+    folder = root / official.hub_folder(name)
+    folder.mkdir(parents=True)
+    torch.manual_seed(seed)
+    module = linear_cae.Autoencoder(OFFICIAL_FRONTEND, OFFICIAL_GENERATOR, {}, name=name)
     with torch.no_grad():  # many layers start at zero; make every path carry signal
         for p in module.parameters():
             p.add_(0.05 * torch.randn_like(p))
     torch.save(module.state_dict(), folder / official.FILE_NAMES.checkpoint)
     kwargs = {"frontend": OFFICIAL_FRONTEND, "generator": OFFICIAL_GENERATOR, "diffusion": {"sigma_max": 80.0}}
-    for name, values in kwargs.items():
-        (folder / getattr(official.FILE_NAMES, name)).write_text(yaml.safe_dump(values))
+    for part, values in kwargs.items():
+        (folder / getattr(official.FILE_NAMES, part)).write_text(yaml.safe_dump(values))
+
+
+@pytest.fixture(scope="module")
+def official_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local mirror in the Hub layout (as `LINCAE_WEIGHTS_DIR` expects) holding a tiny random `lin-cae`."""
+    root = tmp_path_factory.mktemp("mirror")
+    write_tiny_official(root, "lin-cae")
     return root
 
 

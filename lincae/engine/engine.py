@@ -202,18 +202,19 @@ class Engine:
         limits = [n for n in limits if n is not None]
         return min(limits) if limits else None
 
-    def weights_id(self, name: str) -> str:
+    def weights_id(self, name: str, progress: Progress | None = None) -> str:
         """The identity of a model's weights: without loading the model when the fingerprint knows it."""
         known = self._fingerprint(name) if self._fingerprint is not None else None
         loaded = self._slot(name).model
-        return known or (loaded or self.model(name)).weights_hash
+        return known or (loaded or self.model(name, progress)).weights_hash
 
-    def _key(self, name: str, op: str, track: Track | None = None, **params) -> str:
+    def _key(self, name: str, op: str, track: Track | None = None, progress: Progress | None = None,
+             **params) -> str:
         """What a result depends on: the weights, the audio, the chunking, the operation and its parameters."""
         return cache_key(
             v=CACHE_VERSION,
             model=name,
-            weights=self.weights_id(name),
+            weights=self.weights_id(name, progress),
             audio=None if track is None else track.content_hash,
             chunk_seconds=self.max_chunk_seconds,
             op=op,
@@ -323,7 +324,7 @@ class Engine:
     def latents(self, track: Track, model_name: str, progress: Progress | None = None) -> dict[str, np.ndarray]:
         """Latents of mix, stems and accompaniment: `{signal: [chunks, *latent_shape]}` (one chunk unless
         the model limits its input length)."""
-        key = self._key(model_name, "latents", track)
+        key = self._key(model_name, "latents", track, progress)
         hit = self.cache.get(key, **complete_entry(SIGNALS))
         if hit is not None:
             return hit
@@ -340,7 +341,7 @@ class Engine:
         """The model rows of the demo table (`MODEL_ROWS`), all decoded with `seed`. A cached table is served
         without loading the model."""
         seed = check_seed(seed)
-        key = self._table_key(model_name, track, seed)
+        key = self._table_key(model_name, track, seed, progress)
         complete = complete_entry(MODEL_ROWS, track.num_samples, also=("nonfinite",))
         hit = self.cache.get(key, **complete)
         if hit is None:
@@ -370,8 +371,9 @@ class Engine:
                              **complete_entry(MODEL_ROWS, track.num_samples, also=("nonfinite",)))
         return None if hit is None else table_from_entry(hit, model_name, track)
 
-    def _table_key(self, model_name: str, track: Track, seed: int) -> str:
-        return self._key(model_name, "table", track, seed=seed, rows=ROW_COEFFICIENTS, precision=self.precision.name)
+    def _table_key(self, model_name: str, track: Track, seed: int, progress: Progress | None = None) -> str:
+        return self._key(model_name, "table", track, progress, seed=seed, rows=ROW_COEFFICIENTS,
+                         precision=self.precision.name)
 
     def silence_latent(self, track: Track, model_name: str) -> np.ndarray:
         """Enc(silence) of the track's length, chunked like its latents: the origin of the latent space."""
