@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
+
+from lincae import metrics
 import soundfile as sf
 
 from engine_fakes import IdentityAE, NoisyAE
@@ -82,6 +84,24 @@ def test_a_linear_model_mixes_latents_like_waveforms(builder):
     assert value["mix_peaks"], "the waveform mix is the player's mix waveform"
     assert "Mixed: 3 model(s)" in status and "broken" in status
     assert "| Linear |" in scores and "| Noisy |" in scores
+
+
+def test_a_silent_waveform_mix_has_no_snr_but_the_latent_mix_level(builder):
+    _, _, scores = final(Mixer(builder), "t1", {s: 1.0 for s in STEMS}, scale=0.0)
+    linear = next(line for line in scores.splitlines() if line.startswith("| Linear |"))
+    assert linear == "| Linear | silent target | silent | not computed yet |"  # Dec(0) of a linear model: silence
+    offset = next(line for line in scores.splitlines() if line.startswith("| Offset |"))
+    assert "silent target" in offset and "| -26.0 |" in offset  # a bias of 0.05 decodes to −26 dBFS, not silence
+    assert "-105" not in scores and "e+" not in scores and "The waveform mix is silence" in scores
+
+
+def test_scores_put_each_model_beside_its_own_reconstruction_of_the_song(builder):
+    list(builder.updates("t1"))  # the page's table: the reconstruction comes from it
+    _, _, scores = final(Mixer(builder), "t1", {s: 1.0 for s in STEMS})
+    noisy = next(line for line in scores.splitlines() if line.startswith("| Noisy |")).split("|")
+    table = builder.engine.cached_table(make_track("t1", 0.3), "noisy", seed=3)
+    assert float(noisy[4]) == pytest.approx(metrics.spectral_snr(make_track("t1", 0.3).mix, table["ae_mix"]), abs=0.05)
+    assert "compare the two columns, not a fixed number" in scores
 
 
 def test_models_that_cannot_mix_are_not_available_with_a_reason(builder):

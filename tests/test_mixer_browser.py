@@ -117,3 +117,19 @@ def test_the_analysis_tab_shows_metrics_and_plots(page):
         wait_for(page, f"document.querySelector('{plot} img')?.naturalWidth > 0", timeout_ms=30_000)
     assert page.get_by_text("Good: a flat line high up").count() == 1
     assert page.log.console_errors == []
+
+
+def test_a_gain_typed_then_enter_or_moved_with_the_keys_is_what_plays(page):
+    """What plays is what the sliders show, however the gain was changed."""
+    page.get_by_role("tab", name="Latent mixer").click()
+    set_gains(page, vocals=1.0)
+    mixed(page, "Dec(1·z_vocals)")
+    number = page.locator("#lincae-mix-other input[type=number]")
+    number.fill("0.5")
+    number.press("Enter")
+    mixed(page, "Dec(1·z_vocals + 0.5·z_other)")
+    slider = page.locator("#lincae-mix-other input[type=range]")
+    slider.focus()
+    slider.press("ArrowRight")  # one step of 0.05
+    mixed(page, "Dec(1·z_vocals + 0.55·z_other)")
+    assert page.locator("#lincae-mix-other input[type=number]").input_value() == "0.55"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -55,6 +56,34 @@ def mix_rows(coeffs: Mapping[str, float], origin_correction: bool) -> tuple[Row,
             Row("latent_mix", "Latent mix", f"Dec({latent})".replace("+ -", "− "), latent=coeffs, original=coeffs))
 
 
+SILENT_PEAK = 1e-6
+"""A waveform mix below this peak (every coefficient 0, or silent stems) is silence: no SNR is defined."""
+REMIX_ON_KEYS = """() => {
+  // Gradio's slider asks for a mix on pointer release only: a gain typed (then Enter) or moved with the keys
+  // must remix too, so that what plays is what the sliders show. Both end as the slider's own "release".
+  const slider = (e) => e.target.closest && e.target.closest('[id^="lincae-mix-"]');
+  const keys = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"]);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && slider(e) && e.target.type === "number") e.target.blur();
+  }, true);
+  document.addEventListener("keyup", (e) => {
+    if (keys.has(e.key) && slider(e) && e.target.type === "range") {
+      e.target.dispatchEvent(new PointerEvent("pointerup", { bubbles: true }));
+    }
+  }, true);
+}"""
+
+
+@dataclass(frozen=True)
+class MixScore:
+    """How close a model's latent mix is to the waveform mix, beside how close the model gets to the song when
+    it simply encodes and decodes it (its reconstruction: no model here is perfect)."""
+
+    snr_db: float | None  # None: the waveform mix is silent
+    level_dbfs: float  # RMS level of the latent mix
+    reconstruction_db: float | None  # spectral SNR of Dec(Enc(mix)) vs the mix; None until its table is computed
+
+
 @dataclass(frozen=True)
 class MixUpdate:
     """One step of a mix: the mixer player's value, a status line, and per-model distances so far."""
@@ -81,7 +110,8 @@ class Mixer:
         target = rows[0].original_audio(track)
         reference = {"gt_mix": make_cell(target, track.sample_rate, b.cells_dir)}
         cells: dict[str, Cell] = {}
-        scores: dict[str, tuple[float, float]] = {}
+        scores: dict[str, MixScore] = {}
+        silent = float(np.max(np.abs(target), initial=0.0)) < SILENT_PEAK
         failures: dict[str, str] = {}
         todo = [m for m in b.model_infos() if m.available]
 
@@ -105,20 +135,46 @@ class Mixer:
                 failures[model.name] = f"failed on this mix ({type(err).__name__}: {err})"
             else:
                 cells[model.name] = make_cell(audio, track.sample_rate, b.cells_dir)
-                scores[model.name] = (metrics.spectral_snr(target, audio), metrics.mrstft(target, audio))
+                scores[model.name] = MixScore(None if silent else metrics.spectral_snr(target, audio),
+                                              _rms_dbfs(audio), self._reconstruction(track, model.name))
         status = f"Mixed: {len(cells)} model(s)." if todo else "No model can run here: the model list says why."
         if failures:
             status += " Not mixed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
         yield update(status, done=True)
 
 
-def scores_markdown(scores: Mapping[str, tuple[float, float]], labels: Mapping[str, str]) -> str:
-    """How close each latent mix is to the waveform mix."""
+    def _reconstruction(self, track: Track, model: str) -> float | None:
+        """The model's own reconstruction of the song, from its table if that is computed (never computes it)."""
+        table = self.builder.engine.cached_table(track, model, seed=self.builder.seed)
+        return None if table is None else metrics.spectral_snr(track.mix, table["ae_mix"])
+
+
+def _rms_dbfs(x: np.ndarray) -> float:
+    return 10 * math.log10(max(float(np.mean(np.square(x, dtype=np.float64))), 1e-20))
+
+
+SCORES_GOOD = (
+    "Good: the latent mix about as close to the waveform mix as the model's reconstruction of the song (last "
+    "column) — its latent sums then mix like audio. No model here reconstructs perfectly, so compare the two "
+    "columns, not a fixed number: a linear model keeps them close, a baseline falls far below."
+)
+SILENT_GOOD = ("The waveform mix is silence (every coefficient 0): a linear model decodes silence too, so a low "
+               "level is good.")
+
+
+def scores_markdown(scores: Mapping[str, MixScore], labels: Mapping[str, str]) -> str:
+    """How close each latent mix is to the waveform mix, and the model's reconstruction for comparison."""
     if not scores:
         return ""
-    lines = ["| Model | spectral SNR to the waveform mix (dB) ↑ | MR-STFT to the waveform mix ↓ |", "|---|---|---|"]
-    lines += [f"| {labels.get(n, n)} | {snr:.1f} | {d:.3f} |" for n, (snr, d) in scores.items()]
-    lines.append("\nGood: spectral SNR above 15 dB and MR-STFT below 1 — the latent mix sounds like the waveform mix.")
+    silent = all(s.snr_db is None for s in scores.values())
+    lines = ["| Model | latent mix vs waveform mix, spectral SNR (dB) ↑ | level of the latent mix (dBFS) "
+             "| the model's reconstruction of the song, spectral SNR (dB) |", "|---|---|---|---|"]
+    for name, s in scores.items():
+        snr = "silent target" if s.snr_db is None else f"{s.snr_db:.1f}"
+        recon = "not computed yet" if s.reconstruction_db is None else f"{s.reconstruction_db:.1f}"
+        level = "silent" if s.level_dbfs <= -120 else f"{s.level_dbfs:.1f}"
+        lines.append(f"| {labels.get(name, name)} | {snr} | {level} | {recon} |")
+    lines.append("\n" + (SILENT_GOOD if silent else SCORES_GOOD))
     return "\n".join(lines)
 
 
@@ -171,5 +227,6 @@ def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks) -> N
     triggers = [*(s.release for s in sliders), scale.submit, origin.input, mix_button.click, track.change]
     gr.on(triggers, run, **event)
     demo.load(run_on_load, **event)
+    demo.load(None, js=REMIX_ON_KEYS)
     reset.click(lambda: [1.0] * len(STEMS) + [1.0, False], outputs=[*sliders, scale, origin],
                 api_visibility="private").then(run, **event)
