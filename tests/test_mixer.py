@@ -7,11 +7,10 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
-
-from lincae import metrics
 import soundfile as sf
 
 from engine_fakes import IdentityAE, NoisyAE
+from lincae import metrics
 from lincae.engine import Engine
 from lincae.rows import STEMS
 from lincae.rows import combine_signals as waveform_mix
