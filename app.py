@@ -3,7 +3,8 @@
     pip install -r requirements.txt && python app.py [--help]
 
 Host and port follow GRADIO_SERVER_NAME / GRADIO_SERVER_PORT. The flags (`--musdb`, `--max-seconds`,
-`--cpu-bf16`, `--compile`, `--cache-dir`, `--cache-gb`, `--device`) and their environment variables are in `lincae.settings`.
+`--cpu-bf16`, `--compile`, `--cache-dir`, `--cache-gb`, `--device`, `--listening-db`) and their environment variables
+are in `lincae.settings`.
 """
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ ENVIRONMENT = {
     "sao_vae_dir": "LINCAE_SAO_VAE_DIR",
     "official_revision": "LINCAE_OFFICIAL_REVISION",
     "sao_vae_revision": "LINCAE_SAO_VAE_REVISION",
+    "listening_db": "LINCAE_LISTENING_DB",
 }
 """The environment variable that sets each field (a Space has no command line)."""
 
@@ -41,7 +42,8 @@ class Settings:
     compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one.
     weights_dir: a local mirror of the official checkpoints' Hub repository. sao_vae_dir: a local copy of the
     Stable Audio VAE (its `vae/` folder). official_revision, sao_vae_revision: the Hub revision (a commit SHA)
-    to download the official checkpoints / the Stable Audio VAE at (None: the registry's pinned one)."""
+    to download the official checkpoints / the Stable Audio VAE at (None: the registry's pinned one).
+    listening_db: the SQLite file of listening tests (None: `listening.sqlite` in the cache folder)."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
     cache_gb: float = DEFAULT_CACHE_GB
@@ -54,6 +56,7 @@ class Settings:
     sao_vae_dir: Path | None = None
     official_revision: str | None = None
     sao_vae_revision: str | None = None
+    listening_db: Path | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.max_seconds) or self.max_seconds < MIN_SECONDS:
@@ -80,7 +83,7 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
         raw = environ.get(variable, "").strip()
         if not raw:
             continue
-        if name in ("cache_dir", "musdb_dir", "weights_dir", "sao_vae_dir"):
+        if name in ("cache_dir", "musdb_dir", "weights_dir", "sao_vae_dir", "listening_db"):
             found[name] = _path(raw)
         elif name == "max_seconds":
             found[name] = _number(raw, variable, "seconds")
@@ -98,7 +101,8 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Settings:
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, sources: bool = True) -> None:
-    """The flags that override the environment. `sources`: also --musdb and --max-seconds (the app's)."""
+    """The flags that override the environment. `sources`: also --musdb, --max-seconds and --listening-db
+    (the app's)."""
     env = ENVIRONMENT
     parser.add_argument("--cache-dir", metavar="PATH",
                         help=f"cache root (default ~/.cache/lincae; same as ${env['cache_dir']})")
@@ -117,6 +121,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, sources: bool = True) -> N
         parser.add_argument("--max-seconds", type=float, metavar="N",
                             help=f"longest upload or segment, in seconds (default {DEFAULT_MAX_SECONDS:g}); "
                                  f"same as ${env['max_seconds']}")
+        parser.add_argument("--listening-db", metavar="PATH",
+                            help=f"the SQLite file of listening tests (default: listening.sqlite in the cache "
+                                 f"folder); same as ${env['listening_db']}")
 
 
 def from_arguments(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -129,5 +136,6 @@ def from_arguments(args: argparse.Namespace, environ: Mapping[str, str] = os.env
         "compile": args.compile,
         "musdb_dir": _path(args.musdb) if getattr(args, "musdb", None) else None,
         "max_seconds": getattr(args, "max_seconds", None),
+        "listening_db": _path(args.listening_db) if getattr(args, "listening_db", None) else None,
     }
     return replace(from_environment(environ), **{k: v for k, v in given.items() if v is not None})

@@ -8,11 +8,13 @@ import gradio as gr
 
 from lincae.data.library import TrackInfo
 from lincae.data.uploads import HOW_TO_RAISE
+from lincae.listening.store import ListeningStore, db_path
 from lincae.models.base import ModelInfo
 from lincae.settings import Settings
 from ui import deeplink
 from ui.analysis import analysis_panel
 from ui.api import api_endpoints
+from ui.listening import TAB_ID, listening_panel
 from ui.mixer import mixer_panel
 from ui.player import player
 from ui.sources import sources_panel
@@ -73,7 +75,9 @@ def tracks_note(tracks: Sequence[TrackInfo]) -> str:
 
 
 def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Settings = Settings()) -> gr.Blocks:
-    """The Blocks app; computation goes through `builder`, which wraps the engine."""
+    """The Blocks app; computation goes through `builder`, which wraps the engine. Listening tests are kept in
+    `settings.listening_db` (default: `listening.sqlite` in the engine's cache folder)."""
+    store = ListeningStore(settings.listening_db or db_path(builder.engine.cache_dir))
     choices = [(t.title, t.id) for t in tracks]
 
     def show_track(track_id: str | None, request: gr.Request, progress=gr.Progress()) -> Iterator[tuple[str, str]]:
@@ -106,6 +110,8 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             analysis_panel(builder, track, analysis_tab)
         with gr.Tab("Your own audio", elem_id="lincae-upload"):
             sources_panel(builder, track, tracks, settings)
+        with gr.Tab("Listening test", elem_id=TAB_ID):
+            listening_panel(builder, tracks, store, demo)
         with gr.Accordion("Models", open=False, elem_id="lincae-models"):
             models_md = gr.Markdown(models_markdown(builder.model_infos()))
             gr.Markdown(f"Computing on: {builder.engine.describe()}. {OWNERS_NOTE}")

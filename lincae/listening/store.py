@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 
 
+def db_path(cache_dir: str | Path) -> Path:
+    """The default database: `listening.sqlite` in the cache folder."""
+    return Path(cache_dir).expanduser() / DB_NAME
+
+
 class UnknownTest(ListeningError):
     pass
 
@@ -137,8 +142,8 @@ class ListeningStore:
                 done = db.execute("SELECT COUNT(*) FROM ratings WHERE test_id = ? AND rater_id = ? AND trial = ?",
                                   (test_id, rater_id, trial)).fetchone()[0]
                 if done:
-                    raise AlreadyRated(f"Trial {trial + 1} was already rated by this rater; the first ratings "
-                                       "are kept.")
+                    raise AlreadyRated(f"Rater {rater_id} already rated trial {trial} of test {test_id}; the "
+                                       "first ratings are kept.")
                 db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?)",
                                [(r.test_id, r.rater_id, r.trial, r.condition, r.label, r.score, r.time) for r in rows])
             except BaseException:
