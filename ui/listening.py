@@ -15,9 +15,10 @@ import gradio as gr
 
 from lincae.data.library import TrackInfo
 from lincae.listening import DEFAULT_ROWS, AlreadyRated, ListeningError, ListeningStore
-from lincae.listening.design import LABELS, RATABLE_ROWS
+from lincae.listening.design import LABELS
+from lincae.rows import MODEL_ROWS, ROW_BY_ID
 from ui import deeplink
-from ui.listening_views import ROW_INFO, ListeningTests, TrialView
+from ui.listening_views import ListeningTests, TrialView
 from ui.player import player
 from ui.tables import TableBuilder
 
@@ -81,7 +82,7 @@ def listening_panel(builder: TableBuilder, tracks: Sequence[TrackInfo], store: L
         playable = [m for m in builder.model_infos() if m.available]
         track_box = gr.CheckboxGroup([(t.title, t.id) for t in tracks], value=[t.id for t in tracks],
                                      label="Tracks", elem_id="lincae-listen-tracks")
-        row_box = gr.CheckboxGroup([(ROW_INFO[r].label, r) for r in RATABLE_ROWS], value=list(DEFAULT_ROWS),
+        row_box = gr.CheckboxGroup([(ROW_BY_ID[r].label, r) for r in MODEL_ROWS], value=list(DEFAULT_ROWS),
                                    label="Rows (one trial per track × row)", elem_id="lincae-listen-rows")
         model_box = gr.CheckboxGroup([(m.display_name, m.name) for m in playable], value=[m.name for m in playable],
                                      label="Models (those that run here)", elem_id="lincae-listen-models")

@@ -7,6 +7,7 @@ columns are letters, and the server maps letters back to conditions from the tes
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -19,12 +20,11 @@ from lincae.listening.audio import trial_audio
 from lincae.listening.design import FIXED_CONDITIONS, condition_name
 from lincae.listening.results import Results, box_plot, ratings_csv, screen, summarise, summary_csv
 from lincae.models.base import ModelInfo
-from lincae.rows import ROWS, Row
+from lincae.rows import ROW_BY_ID
 from ui.player import player_value
 from ui.tables import TableBuilder
 
 OPEN_REFERENCE = "reference"  # the player column of the open reference
-ROW_INFO = {r.id: r for r in ROWS}
 TRIAL_CELLS = 256  # trials whose cells are kept in memory
 
 
@@ -119,7 +119,7 @@ class ListeningTests:
         trial = presented.trial
         reference, cells, failures = self._trial_cells(test_id, design, trial.index)
         track = self.builder.load_track(trial.track)
-        row = ROW_INFO[trial.row]
+        row = ROW_BY_ID[trial.row]
         sr = track.sample_rate
         columns = [_column(OPEN_REFERENCE, "Reference", "The open reference: what the row should sound like", sr)]
         columns += [_column(label, label, f"Condition {label}", sr) for label in presented.labels]
@@ -127,7 +127,7 @@ class ListeningTests:
         by_column.update({label: cells[c] for label, c in presented.by_label().items() if c in cells})
         value = player_value(track_id=track.id, title=track.title, duration=track.duration, models=columns,
                              cells={row.id: by_column}, reference={"gt_mix": reference}, sample_rate=sr,
-                             rows=[Row(row.id, f"Trial {position} of {total}", row.label)])
+                             rows=[dataclasses.replace(row, label=f"Trial {position} of {total}", formula=row.label)])
         header = (f"### Trial {position} of {total}: {row.label}\n`{row.formula}` on *{track.title}*. Rate how "
                   "close each condition sounds to the **Reference**.")
         problem = ""
@@ -172,8 +172,8 @@ class ListeningTests:
         lines = ["| Row | Condition | Mean | 95 % CI | Raters | Scores |", "|---|---|---|---|---|---|"]
         for s in results.stats:
             ci = "—" if s.ci95 is None else f"± {s.ci95:.1f} ({s.low:.1f} – {s.high:.1f})"
-            lines.append(f"| {ROW_INFO[s.row].label} | {names.get(s.condition, s.condition)} | {s.mean:.1f} | {ci} "
-                         f"| {s.n_raters} | {s.n_scores} |")
+            lines.append(f"| {ROW_BY_ID[s.row].label} | {names.get(s.condition, s.condition)} | {s.mean:.1f} "
+                         f"| {ci} | {s.n_raters} | {s.n_scores} |")
         return "\n".join(lines)
 
     def raters_markdown(self, results: Results) -> str:

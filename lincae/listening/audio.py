@@ -1,7 +1,7 @@
 """The audio of a trial: the reference, each model's cell of the row, and the low-pass anchors.
 
 The reference of a row is what a perfect linear autoencoder would play — the row's operation applied to the
-waveforms (`lincae.analysis.reference_audio`): the original mix for Autoencoded Mix *and* Latent Addition,
+waveforms (`Row.original`): the original mix for Autoencoded Mix *and* Latent Addition,
 the original vocals for Separated Vocals, a·vocals for Latent Scaling ×a. One reference per trial is what a
 MUSHRA trial needs; Dec(Enc(mix)) would differ per model, and would reward a model for agreeing with its own
 reconstruction errors (the Analysis tab measures that decode-against-decode view).
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
-from lincae.analysis import reference_audio
 from lincae.data.track import Track
 from lincae.engine import Engine
 from lincae.listening.design import ANCHOR_CUTOFFS, HIDDEN_REFERENCE
 from lincae.registry import ModelUnavailable
+from lincae.rows import get_row
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class TrialAudio:
 
 def trial_audio(engine: Engine, track: Track, row: str, models: Sequence[str], seed: int) -> TrialAudio:
     """Every condition of the trial (track, row). Model cells come from the engine's cached tables."""
-    reference = np.asarray(reference_audio(track, row), dtype=np.float32)
+    reference = np.asarray(get_row(row).original_audio(track), dtype=np.float32)
     conditions: dict[str, np.ndarray] = {HIDDEN_REFERENCE: reference}
     for name, cutoff in ANCHOR_CUTOFFS.items():
         conditions[name] = lowpass(reference, track.sample_rate, cutoff)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lincae.models.base import ModelInfo
-from lincae.rows import ROWS
+from lincae.rows import MODEL_ROWS
 
 HIDDEN_REFERENCE = "hidden_reference"
 ANCHOR_CUTOFFS: dict[str, float] = {"anchor_3_5k": 3500.0, "anchor_7k": 7000.0}
@@ -26,7 +26,6 @@ CONDITION_NAMES: dict[str, str] = {
     "anchor_7k": "Anchor 7 kHz",
 }
 DEFAULT_ROWS: tuple[str, ...] = ("ae_mix", "additivity", "sep_vocals")
-RATABLE_ROWS: tuple[str, ...] = tuple(r.id for r in ROWS if not r.reference)
 MAX_MODELS = 9
 """With the hidden reference and two anchors, 12 conditions a trial: BS.1534 advises against more."""
 MAX_CONDITIONS = MAX_MODELS + len(FIXED_CONDITIONS)
@@ -89,9 +88,9 @@ def make_design(
         raise ListeningError(f"Unknown track(s): {', '.join(unknown)}.")
     if not rows:
         raise ListeningError("Pick at least one row.")
-    bad_rows = sorted(rows - set(RATABLE_ROWS))
+    bad_rows = sorted(rows - set(MODEL_ROWS))
     if bad_rows:
-        raise ListeningError(f"Not a model row: {', '.join(bad_rows)}. Rows: {', '.join(RATABLE_ROWS)}.")
+        raise ListeningError(f"Not a model row: {', '.join(bad_rows)}. Rows: {', '.join(MODEL_ROWS)}.")
     infos = {m.name: m for m in model_infos}
     unknown = sorted(models - set(infos))
     if unknown:
@@ -109,7 +108,7 @@ def make_design(
                              "reference and two anchors more conditions than BS.1534 advises.")
     return Design(
         tracks=tuple(t for t in known_tracks if t in tracks),
-        rows=tuple(r for r in RATABLE_ROWS if r in rows),
+        rows=tuple(r for r in MODEL_ROWS if r in rows),
         models=tuple(playable),
         seed=int(seed),
     )

@@ -24,13 +24,12 @@ from scipy import stats  # noqa: E402
 
 from lincae.listening.design import HIDDEN_REFERENCE, MID_ANCHOR, Design  # noqa: E402
 from lincae.listening.store import Rating  # noqa: E402
-from lincae.rows import ROWS  # noqa: E402
+from lincae.rows import ROW_BY_ID  # noqa: E402
 
 REFERENCE_BELOW = 90.0
 ANCHOR_ABOVE = 90.0
 MAX_FRACTION = 0.15
 CONFIDENCE = 0.95
-ROW_LABELS = {r.id: r.label for r in ROWS}
 
 
 @dataclass(frozen=True)
@@ -184,5 +183,5 @@ def box_plot(results: Results, names: Mapping[str, str] | None = None) -> Figure
         ax.set_yticks([0, 20, 40, 60, 80, 100])
         ax.grid(axis="y", alpha=0.3)
         ax.set_ylabel("score")
-        ax.set_title(f"{ROW_LABELS.get(row, row)} — boxes: scores; red: mean ± 95 % CI", fontsize="medium")
+        ax.set_title(f"{ROW_BY_ID[row].label} — boxes: scores; red: mean ± 95 % CI", fontsize="medium")
     return fig
