@@ -155,9 +155,10 @@ def test_two_raters_a_presenter_and_the_results(app):
     assert len(rows) == 30 and set(rows) == want
 
     # The projector's timer brings the second rater in; post-screening excludes them (hidden reference at 50).
-    wait_for(projector, "document.querySelector('#lincae-listen-raters')?.innerText.includes('1 included of 2')",
-             timeout_ms=30_000)
+    wait_for(projector, "document.querySelector('#lincae-listen-raters')?.innerText.includes(arg)",
+             arg=f"{careless} — 3 trial(s) rated", timeout_ms=30_000)
     raters = projector.locator("#lincae-listen-raters").inner_text()
+    assert "Raters: 1 included of 2" in raters
     assert f"{careless} — 3 trial(s) rated, excluded: hidden reference below 90 in 1 of 3 trials" in raters
     assert f"{careful} — 3 trial(s) rated, included" in raters
     assert summary_table(projector) == expected([CAREFUL])

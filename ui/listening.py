@@ -194,8 +194,8 @@ def listening_panel(builder: TableBuilder, tracks: Sequence[TrackInfo], store: L
                  **listening)
     create.click(create_test, [track_box, row_box, model_box], [design_status, test_box], concurrency_limit=1,
                  concurrency_id="tables", api_visibility="private")
-    gr.on([refresh.click, timer.tick, screening.change], results, [test_box, screening], result_outputs,
-          show_progress="hidden", **listening)
+    gr.on([refresh.click, screening.change], results, [test_box, screening], result_outputs, **listening)
+    timer.tick(results, [test_box, screening], result_outputs, show_progress="hidden", **listening)
     auto.change(lambda on: gr.Timer(active=bool(on)), auto, timer, api_visibility="private")
     demo.load(None, js=SELECT_TAB_JS)
     demo.load(open_link, [rater, screening],
