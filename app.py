@@ -20,6 +20,7 @@ import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
 from lincae import settings as app_settings  # noqa: E402
+from lincae.data import musdb_previews  # noqa: E402
 from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.device import on_zero_gpu  # noqa: E402
@@ -45,6 +46,8 @@ limit_malloc_arenas()  # fewer glibc arenas: freed memory goes back to the syste
 engine = Engine.from_settings(settings)
 builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track,
                        cells_dir=settings.cache_dir / "cells", refresh=lambda name: model_info(name, settings=settings))
+if settings.musdb_previews:
+    musdb_previews.fetch()
 tracks = list_tracks()
 demo = build_demo(builder, tracks, settings)
 

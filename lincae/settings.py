@@ -23,6 +23,7 @@ ENVIRONMENT = {
     "compile": "LINCAE_COMPILE",
     "weights_dir": "LINCAE_WEIGHTS_DIR",
     "sao_vae_dir": "LINCAE_SAO_VAE_DIR",
+    "musdb_previews": "LINCAE_MUSDB_PREVIEWS",
     "official_revision": "LINCAE_OFFICIAL_REVISION",
     "sao_vae_revision": "LINCAE_SAO_VAE_REVISION",
     "listening_db": "LINCAE_LISTENING_DB",
@@ -41,8 +42,9 @@ class Settings:
     segment. musdb_dir: a local MUSDB18-HQ folder (None: not offered). cpu_bf16: decode in bf16 on a CPU.
     compile: compile the decoders that support it. device: "cuda", "mps", "cpu" or None for the best one.
     weights_dir: a local mirror of the official checkpoints' Hub repository. sao_vae_dir: a local copy of the
-    Stable Audio VAE (its `vae/` folder). official_revision, sao_vae_revision: the Hub revision (a commit SHA)
-    to download the official checkpoints / the Stable Audio VAE at (None: the registry's pinned one).
+    Stable Audio VAE (its `vae/` folder). musdb_previews: download MUSDB18's 7-second previews at start (when
+    the network allows) and offer them as tracks. official_revision, sao_vae_revision: the Hub revision (a commit
+    SHA) to download the official checkpoints / the Stable Audio VAE at (None: the registry's pinned one).
     listening_db: the SQLite file of listening tests (None: `listening.sqlite` in the cache folder)."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -54,6 +56,7 @@ class Settings:
     device: str | None = None
     weights_dir: Path | None = None
     sao_vae_dir: Path | None = None
+    musdb_previews: bool = False
     official_revision: str | None = None
     sao_vae_revision: str | None = None
     listening_db: Path | None = None

@@ -1,4 +1,5 @@
-"""The tracks the app offers out of the box: bundled generated songs and, when installed, stempeg's MUSDB18 excerpt."""
+"""The tracks the app offers out of the box: bundled generated songs, stempeg's MUSDB18 excerpt when installed, and
+MUSDB18's 7-second previews when they were downloaded (`lincae.data.musdb_previews`)."""
 from __future__ import annotations
 
 import functools
@@ -31,7 +32,10 @@ class TrackInfo:
 
 
 def list_tracks() -> list[TrackInfo]:
-    """Bundled songs first (sorted by id), then the stempeg excerpt when it can be decoded here."""
+    """Bundled songs first (sorted by id), then the stempeg excerpt when it can be decoded here, then the MUSDB18
+    previews found on disk."""
+    from lincae.data import musdb_previews  # builds on this module
+
     infos = []
     for folder in sorted(SONGS_DIR.glob("*/meta.json")):
         meta = json.loads(folder.read_text())
@@ -39,14 +43,20 @@ def list_tracks() -> list[TrackInfo]:
     if _stempeg_file() is not None and ffmpeg_exe() is not None:
         infos.append(TrackInfo(STEMPEG_TRACK_ID, "The Easton Ellises – Falcon 69 (MUSDB18 excerpt, 6 s)",
                                "MUSDB18 sample shipped with the stempeg package", "CC BY-NC-SA 3.0"))
+    if ffmpeg_exe() is not None:
+        infos += musdb_previews.list_previews(musdb_previews.DEFAULT_ROOT)
     return infos
 
 
 @functools.lru_cache(maxsize=16)
 def load_track(track_id: str) -> Track:
     """Load a track by id; raises KeyError for an unknown id."""
+    from lincae.data import musdb_previews
+
     if track_id == STEMPEG_TRACK_ID:
         return _load_stempeg()
+    if track_id.startswith(musdb_previews.ID_PREFIX):
+        return musdb_previews.load_preview(track_id, musdb_previews.DEFAULT_ROOT)
     folder = SONGS_DIR / track_id
     if not (folder / "meta.json").exists():
         raise KeyError(f"unknown track {track_id!r}")
@@ -79,10 +89,12 @@ def _stempeg_file() -> Path | None:
     return path if path.exists() else None
 
 
-def _load_stempeg() -> Track:
-    path, ffmpeg = _stempeg_file(), ffmpeg_exe()
-    if path is None or ffmpeg is None:
-        raise KeyError(f"{STEMPEG_TRACK_ID} needs the stempeg and imageio-ffmpeg packages")
+def decode_stem_file(path: Path) -> dict[str, np.ndarray]:
+    """The four stems of a MUSDB18 `.stem.mp4`, mono at 44.1 kHz, decoded by the bundled ffmpeg, scaled by one
+    common gain that keeps their sum below full scale. Raises `FileNotFoundError` without ffmpeg."""
+    ffmpeg = ffmpeg_exe()
+    if ffmpeg is None:
+        raise FileNotFoundError("decoding .stem.mp4 files needs the imageio-ffmpeg package")
     stems = {}
     for stem, stream in _STEMPEG_STREAMS.items():
         raw = subprocess.run(
@@ -97,6 +109,13 @@ def _load_stempeg() -> Track:
     # The AAC stems don't sum exactly to the shipped mixture: the track's mix is the stem sum, as everywhere.
     # One common gain keeps that sum below full scale.
     gain = headroom_gain(stems)
+    return {s: (a * gain).astype(np.float32) for s, a in stems.items()}
+
+
+def _load_stempeg() -> Track:
+    path = _stempeg_file()
+    if path is None or ffmpeg_exe() is None:
+        raise KeyError(f"{STEMPEG_TRACK_ID} needs the stempeg and imageio-ffmpeg packages")
     return Track(id=STEMPEG_TRACK_ID, title="The Easton Ellises – Falcon 69 (MUSDB18 excerpt)",
-                 stems={s: (a * gain).astype(np.float32) for s, a in stems.items()},
-                 source="MUSDB18 sample shipped with stempeg", licence="CC BY-NC-SA 3.0", meta={"gain": float(gain)})
+                 stems=decode_stem_file(path), source="MUSDB18 sample shipped with stempeg",
+                 licence="CC BY-NC-SA 3.0")
