@@ -10,15 +10,21 @@ import hashlib
 import json
 import logging
 import math
+import os
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import soundfile as sf
+from scipy.io import wavfile
 
 from lincae import metrics
+from lincae.audio import wav_is_complete
 from lincae.data.track import Track
 from lincae.data.uploads import MIXTURE, AudioInputError, build_track
+from lincae.engine.cache import TEMP_MARK
+from lincae.limits import InputError, check_coefficients, check_number, check_seed
 from lincae.registry import ModelUnavailable
 from lincae.rows import REFERENCE_ROWS, ROW_IDS, STEMS, combine_signals, get_row
 from lincae.settings import Settings
@@ -27,9 +33,10 @@ from ui.tables import DEFAULT_SEED, TableBuilder
 
 log = logging.getLogger(__name__)
 
-API_CONCURRENCY = 1
-"""Model runs requested through the API at once. They have their own queue, so scripts never take the
-slots the page's tables use; cached results return at once either way."""
+API_CONCURRENCY = 8
+"""API requests handled at once, in their own queue (scripts never take the page's slots). A cached table is
+answered at once; computations beyond `API_COMPUTE_SLOTS` wait inside the handler, in arrival order."""
+API_COMPUTE_SLOTS = 2
 
 
 def _error(message: str) -> gr.Error:
@@ -41,11 +48,15 @@ def _finite(x: float) -> float | None:
 
 
 def _write(folder: Path, name: str, audio: np.ndarray, sample_rate: int) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
+    """A 32-bit float WAV, written once: its bytes depend on the audio only (no timestamp in the header), and
+    the folder is content-addressed, so a repeated call neither rewrites it nor makes Gradio copy it again."""
     path = folder / f"{name}.wav"
-    tmp = folder / f".{name}.tmp.wav"
-    sf.write(str(tmp), np.asarray(audio, dtype=np.float32), sample_rate, subtype="FLOAT", format="WAV")
-    tmp.replace(path)
+    if wav_is_complete(path, len(audio)):
+        return str(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}{TEMP_MARK}.{threading.get_ident()}.{time.monotonic_ns()}.wav"
+    wavfile.write(tmp, sample_rate, np.asarray(audio, dtype=np.float32))
+    os.replace(tmp, path)
     return str(path)
 
 
@@ -58,12 +69,20 @@ def _request_dir(root: Path, **params) -> Path:
 def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
     """Add the endpoints to the Blocks being built. Their components are hidden: they exist for the API."""
     out_root = builder.cells_dir / "api"
+    compute_slots = threading.Semaphore(API_COMPUTE_SLOTS)  # wakes waiters first come, first served
+
+    def checked(check, *args):
+        try:
+            return check(*args)
+        except InputError as err:
+            raise _error(str(err)) from None
 
     def upload_track(vocals, drums, bass, other, mixture, start, length):
         files = {"vocals": vocals, "drums": drums, "bass": bass, "other": other, MIXTURE: mixture}
+        start = 0.0 if start is None else checked(check_number, start, "The start")
+        length = None if length is None else checked(check_number, length, "The length")
         try:
-            upload = build_track(files, start=float(start or 0.0), length=float(length) if length else None,
-                                 limit=settings.max_seconds)
+            upload = build_track(files, start=start, length=length, limit=settings.max_seconds)
         except AudioInputError as err:
             raise _error(str(err)) from None
         for w in upload.warnings:
@@ -101,10 +120,20 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
                       length=None, seed=DEFAULT_SEED):
         """All rows of the demo table for one model, from four stems (or a mixture and its vocals): one WAV
         per row, in the table's order, and a JSON summary with metrics."""
+        seed = checked(check_seed, DEFAULT_SEED if seed is None else seed)
+        name = model_name(model)
         upload = upload_track(vocals, drums, bass, other, mixture, start, length)
-        track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)
-        table = run_model(lambda: builder.engine.track_table(track, name, seed=seed), name, track)
-        scores = run_model(lambda: table_metrics(builder.engine, track, name, seed), name, track)
+        track = upload.track
+
+        def compute():
+            return (builder.engine.track_table(track, name, seed=seed),
+                    table_metrics(builder.engine, track, name, seed))
+
+        if builder.engine.cached_table(track, name, seed) is not None:
+            table, scores = run_model(compute, name, track)
+        else:
+            with compute_slots:
+                table, scores = run_model(compute, name, track)
         audio = {**{r: get_row(r).original_audio(track) for r in REFERENCE_ROWS}, **table}
         folder = _request_dir(out_root, track=track.id, model=name, seed=seed, op="rows")
         paths = [_write(folder, r, audio[r], track.sample_rate) for r in ROW_IDS]
@@ -123,15 +152,15 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
                     seed=DEFAULT_SEED):
         """Dec(Σ gain_s · z_s) for one model, beside the same gains applied to the waveforms. With a mixture and
         its vocals, `other` is the accompaniment and drums and bass are silent."""
-        gains = {"vocals": vocals_gain, "drums": drums_gain, "bass": bass_gain, "other": other_gain}
-        bad = [f"{s}_gain={g!r}" for s, g in gains.items() if g is None or not math.isfinite(float(g))]
-        if bad:
-            raise _error(f"Gains must be finite numbers: {', '.join(bad)}.")
-        gains = {s: float(g) for s, g in gains.items()}
+        gains = checked(check_coefficients, {"vocals": vocals_gain, "drums": drums_gain, "bass": bass_gain,
+                                             "other": other_gain}, "gain")
+        seed = checked(check_seed, DEFAULT_SEED if seed is None else seed)
+        name = model_name(model)
         upload = upload_track(vocals, drums, bass, other, mixture, start, length)
-        track, name, seed = upload.track, model_name(model), int(seed if seed is not None else DEFAULT_SEED)
-        decoded = run_model(lambda: builder.engine.decode_combination(
-            track, name, gains, seed=seed, origin_correction=bool(origin_correction)), name, track)
+        track = upload.track
+        with compute_slots:
+            decoded = run_model(lambda: builder.engine.decode_combination(
+                track, name, gains, seed=seed, origin_correction=bool(origin_correction)), name, track)
         waveform = combine_signals(track, gains)
         folder = _request_dir(out_root, track=track.id, model=name, seed=seed, gains=gains,
                               origin=bool(origin_correction), op="mix")
@@ -152,7 +181,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
         model = gr.Textbox(default_model, label="model")
         start = gr.Number(0.0, label="start")
         length = gr.Number(None, label="length")
-        seed = gr.Number(DEFAULT_SEED, label="seed", precision=0)
+        seed = gr.Number(DEFAULT_SEED, label="seed")  # checked by the handler: a clear message for any value
         gains = [gr.Number(1.0, label=f"{s}_gain") for s in STEMS]
         origin = gr.Checkbox(False, label="origin_correction")
         models_out = gr.JSON(label="models")

@@ -31,10 +31,13 @@ downloaded; the embedded ones were <strong>trained here with the paper's recipe<
 stand-ins, not the paper's sound.</p>
 """
 PAGE_CSS = Path(__file__).with_name("page.css")
-TABLE_CONCURRENCY = 2
-"""Tables computed at once. The engine serialises work per model, so a second user's table (another
-model, or a cached one) is not stuck behind the first; playback itself never waits on the server."""
-QUEUE_SIZE = 64
+TABLE_CONCURRENCY = 16
+"""Table requests handled at once. A cached table is served at once; computations beyond the builder's
+`COMPUTE_SLOTS` wait inside the handler, in arrival order, so a cached table never queues behind them."""
+QUEUE_SIZE = 128
+"""Requests waiting at most; beyond it a visitor is told the app is busy and to try again."""
+GRADIO_CACHE_CLEANUP = (600, 3600)
+"""Every 10 minutes, Gradio deletes the uploads and returned files of its own cache older than an hour."""
 MAX_UPLOAD_SIZE = "200mb"  # refused before it is written to disk; 30 s of stems is far smaller
 
 
@@ -95,7 +98,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         for value, line in show_track(track_id, request, progress):
             yield gr.skip(), value, line
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
         gr.HTML(INTRO, head=f"<style>{PAGE_CSS.read_text(encoding='utf-8')}</style>", elem_id="lincae-intro",
                 padding=False)
         with gr.Row(elem_id="lincae-top", equal_height=True):

@@ -18,6 +18,7 @@ import numpy as np
 
 from lincae import metrics
 from lincae.engine.cells import Cell, make_cell
+from lincae.limits import InputError, check_coefficients, check_number
 from lincae.registry import ModelUnavailable
 from lincae.rows import STEMS, Row
 from ui import deeplink
@@ -33,11 +34,14 @@ SCALE_NOTE = "Multiplies every gain: any scaling of any stem (e.g. one stem at 1
 
 
 def coefficients(gains: Mapping[str, float], scale: float = 1.0) -> dict[str, float]:
-    """The latent (and waveform) coefficient of each stem: its gain times the common scale."""
+    """The latent (and waveform) coefficient of each stem: its gain times the common scale. `InputError` when
+    one is not a finite number within ±`lincae.limits.COEFFICIENT_LIMIT`."""
     unknown = sorted(set(gains) - set(STEMS))
     if unknown:
         raise KeyError(f"unknown stems {unknown}; choose from {', '.join(STEMS)}")
-    return {s: float(scale) * float(gains.get(s, 0.0)) for s in STEMS}
+    scale = check_number(scale, "The scale")
+    values = {s: check_number(gains.get(s, 0.0), f"The {s} gain") for s in STEMS}
+    return check_coefficients({s: scale * g for s, g in values.items()}, "coefficient (gain × scale)")
 
 
 def _term(c: float, s: str, var: str) -> str:
@@ -202,12 +206,11 @@ def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks) -> N
         if not track_id:
             yield None, "No track selected.", ""
             return
+        factor = 1.0 if factor is None else factor
         try:
-            factor = float(factor if factor is not None else 1.0)
-            if not np.isfinite(factor):
-                raise ValueError
-        except (TypeError, ValueError):
-            yield gr.skip(), "The scale must be a finite number.", gr.skip()
+            coefficients(dict(zip(STEMS, gains)), factor)
+        except InputError as err:
+            yield gr.skip(), str(err), gr.skip()
             return
         for u in mixer.updates(track_id, dict(zip(STEMS, gains)), factor, bool(corrected)):
             yield u.value, u.status, u.scores

@@ -111,7 +111,7 @@ def sources_panel(builder: TableBuilder, track_selector: gr.Dropdown, tracks: Se
             {"vocals": vocals, "drums": drums, "bass": bass, "other": other}
         yield gr.skip(), gr.skip(), _message("", "Reading and converting your files…"), gr.skip()
         try:
-            upload = build_track(chosen, start=seg_start or 0.0, length=seg_length or None, limit=limit,
+            upload = build_track(chosen, start=seg_start or 0.0, length=seg_length, limit=limit,
                                  title=name)
         except AudioInputError as err:
             yield gr.skip(), gr.skip(), _message("✖", html.escape(str(err))), gr.skip()

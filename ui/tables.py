@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 0
 FINISHED_TABLES = 64  # finished tables kept in memory (the engine's own cache keeps the audio)
+COMPUTE_SLOTS = 2
+"""Tables computed at once for the page; more wait their turn in arrival order. Cached tables never wait."""
 """The decoder seed shared by every cell of every track: differences between cells are the models'."""
 
 Progress = Callable[..., object]
@@ -69,6 +71,7 @@ class TableBuilder:
         # Complete tables, newest last, at most FINISHED_TABLES: the final update and the cells it plays.
         self._finished: OrderedDict[str, tuple[TableUpdate, list[Cell]]] = OrderedDict()
         self._lock = threading.Lock()
+        self.compute_slots = threading.Semaphore(COMPUTE_SLOTS)  # wakes waiters first come, first served
 
     def load_track(self, track_id: str) -> Track:
         return self.tracks.load(track_id)
@@ -114,6 +117,16 @@ class TableBuilder:
             yield cached
             return
         build = _TableBuild(self, self.load_track(track_id))
+        if not self.compute_slots.acquire(blocking=False):
+            yield build.update("Waiting for a free slot: other tables are being computed…")
+            self.compute_slots.acquire()
+        try:
+            yield from self._compute(build, progress)
+        finally:
+            self.compute_slots.release()
+
+    def _compute(self, build: _TableBuild, progress: Progress | None) -> Iterator[TableUpdate]:
+        track_id = build.track.id
         todo = [m for m in self.model_infos() if m.available]
         for i, model in enumerate(todo):
             yield build.update(f"Computing {model.display_name} ({i + 1}/{len(todo)}); the table fills in as each "

@@ -31,6 +31,7 @@ import soundfile as sf
 
 from lincae.audio import ffmpeg_exe, resample
 from lincae.data.track import SAMPLE_RATE, Track
+from lincae.limits import INPUT_PEAK_LIMIT, INPUT_PEAK_WARNING
 from lincae.rows import STEMS
 from lincae.settings import DEFAULT_MAX_SECONDS, ENVIRONMENT, MIN_SECONDS
 
@@ -207,6 +208,31 @@ def _read_all(given: Mapping[str, Path], names: Mapping[str, str], start: float,
     return {k: audio.get(k, np.zeros(0, dtype=np.float32)) for k in given}, list(ended)
 
 
+def _truncated(path: Path) -> bool:
+    """Whether the file's header announces more audio than the file holds (a WAV or AIFF cut short, e.g. by an
+    interrupted copy): libsndfile reads what is there and notes the difference."""
+    try:
+        return "should be" in sf.info(str(path)).extra_info
+    except (OSError, RuntimeError):  # not a format libsndfile knows: nothing to say
+        return False
+
+
+def _level_warnings(audio: Mapping[str, np.ndarray], given: Mapping[str, Path], names: Mapping[str, str]) -> list[str]:
+    """Refuse audio far beyond full scale (no model was trained on it, its metrics mean nothing); warn about
+    audio above full scale and about truncated files."""
+    peaks = {k: float(np.max(np.abs(a))) for k, a in audio.items() if a.size}
+    absurd = {k: p for k, p in peaks.items() if p > INPUT_PEAK_LIMIT}
+    if absurd:
+        listed = ", ".join(f"{names[k]} peaks at {p:.3g}" for k, p in absurd.items())
+        raise AudioInputError(f"The audio is far too loud ({listed}; full scale is 1): normalise the file(s) to a "
+                              "peak of at most 1 and upload again.")
+    warnings = [f"{names[k]} peaks at {p:.3g}, above full scale (1): results may be distorted; normalise it for a "
+                "fair comparison." for k, p in peaks.items() if p > INPUT_PEAK_WARNING]
+    warnings += [f"{names[k]} seems truncated: its header announces more audio than the file holds. What it holds "
+                 "was used; upload the complete file for the whole segment." for k, p in given.items() if _truncated(p)]
+    return warnings
+
+
 def _silent(x: np.ndarray) -> bool:
     return float(np.max(np.abs(x))) <= SILENCE_PEAK
 
@@ -233,6 +259,7 @@ def build_track(
         del given[MIXTURE]
     names = {k: f"{k} ({p.name})" for k, p in given.items()}
     audio, ended = _read_all(given, names, start, length, limit)
+    warnings += _level_warnings(audio, given, names)
     audio, padded = _pad_to_longest(audio, names)
     warnings += [f"{names[k]} ends before the segment starts: it is silence in this segment." for k in ended]
     warnings += padded

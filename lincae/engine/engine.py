@@ -178,6 +178,8 @@ class Engine:
         """The loaded model (loaded on first use, then kept; a failed load is tried again on the next call).
         `progress` hears about downloads."""
         slot = self._slot(name)
+        if slot.model is not None:
+            return slot.model  # loaded: no need to wait for the lock, which a computation may hold
         with slot.lock:
             if slot.model is None:
                 if self._loader_reports:
