@@ -1,0 +1,232 @@
+"""Load test: concurrent clients against the app on this machine (loopback only), for a bounded time.
+
+    python benchmarks/bench_load.py [--clients 20] [--duration 180] [--idle 60] [--cache-gb 2] [--seconds 5]
+
+Starts `python app.py` on a free loopback port with a fresh cache folder and Gradio temp folder (embedded models
+only: the Hub is not contacted), then runs `--clients` threads, each with its own `gradio_client.Client`, for
+`--duration` seconds. Each picks, at random, one of:
+
+- page: cached table — a bundled track's table through the page's own event (as the browser asks for it);
+- api: process_stems (cached) — the bundled song's stems, already computed: metrics and files from the cache;
+- api: process_stems (new audio) — freshly generated stems: a new track, encoded and decoded;
+- api: mix_latents — the bundled song with random gains (the mixer's computation);
+
+The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. At the end it
+prints the errors, p50/p95 per kind of call, the server's peak RSS, its RSS after `--idle` seconds without
+requests, and the disk used by the cache and by Gradio's temp folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import numpy as np
+import soundfile as sf
+from gradio_client import Client, handle_file
+
+ROOT = Path(__file__).resolve().parents[1]
+SONG = ROOT / "assets" / "songs" / "song-1"
+STEMS = ("vocals", "drums", "bass", "other")
+MODELS = ("demo-lincae", "demo-ae")
+KINDS = {  # kind of call → share of the calls
+    "page: cached table": 0.4,
+    "api: process_stems (cached)": 0.2,
+    "api: process_stems (new audio)": 0.2,
+    "api: mix_latents": 0.2,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
+
+
+def new_stems(folder: Path, seconds: float, rng: random.Random) -> dict[str, Path]:
+    """Four stems no one has sent before (random tones and noise), as WAV files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * 44100)) / 44100
+    out = {}
+    for s in STEMS:
+        f = rng.uniform(50, 2000)
+        x = 0.2 * np.sin(2 * np.pi * f * t) + 0.02 * np.random.default_rng(rng.randrange(1 << 30)).standard_normal(t.size)
+        out[s] = folder / f"{s}.wav"
+        sf.write(out[s], x.astype(np.float32), 44100)
+    return out
+
+
+class PageEvent:
+    """The page's table event, called the way the browser calls it (queue/join, then the event stream)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        config = httpx.get(f"{self.url}/config", timeout=30).json()
+        [dep] = [d for d in config["dependencies"] if d.get("api_name") == "show_track"][:1]
+        self.fn_index = dep["id"]
+        self.http = httpx.Client(timeout=600)
+
+    def table(self, track_id: str) -> None:
+        session = uuid.uuid4().hex
+        body = {"data": [track_id], "fn_index": self.fn_index, "session_hash": session, "event_data": None,
+                "trigger_id": None}
+        with self.http.stream("GET", f"{self.url}/gradio_api/queue/data", params={"session_hash": session}) as stream:
+            join = self.http.post(f"{self.url}/gradio_api/queue/join", json=body)
+            if join.status_code != 200:
+                raise RuntimeError(f"queue/join {join.status_code}: {join.text[:200]}")
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    if not message.get("success", False):
+                        raise RuntimeError(str(message.get("output", {}).get("error") or message)[:200])
+                    return
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds of load")
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds without requests before the final RSS")
+    parser.add_argument("--cache-gb", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the audio each API call sends")
+    args = parser.parse_args(argv)
+    if not (1 <= args.clients <= 100 and 0 < args.duration <= 1800 and 0 <= args.idle <= 600):
+        parser.error("bounded on purpose: 1–100 clients, at most 30 minutes of load and 10 of idle")
+
+    work = Path(tempfile.mkdtemp(prefix="lincae-load-"))
+    cache, gradio_tmp = work / "cache", work / "gradio"
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "LINCAE_CACHE_DIR": str(cache), "LINCAE_CACHE_GB": str(args.cache_gb), "GRADIO_TEMP_DIR": str(gradio_tmp),
+           "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=open(work / "server.log", "w"))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        return run(args, server, url, work, cache, gradio_tmp)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradio_tmp: Path) -> int:
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            httpx.get(url, timeout=5)
+            break
+        except httpx.HTTPError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                print((work / "server.log").read_text()[-3000:])
+                raise SystemExit("the app did not start")
+            time.sleep(1)
+    page = PageEvent(url)
+    song = {s: handle_file(str(SONG / f"{s}.flac")) for s in STEMS}
+    warm = Client(url, verbose=False)
+    print("warming: the bundled track's table and the API's cached call…", flush=True)
+    page.table("song-1")
+    for model in MODELS:
+        warm.predict(**song, model=model, length=args.seconds, api_name="/process_stems")
+    base_rss = rss_mb(server.pid)
+
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    peak = [base_rss]
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def sample_rss() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb(server.pid))
+            time.sleep(0.5)
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        api = Client(url, verbose=False)
+        end = time.monotonic() + args.duration
+        n = 0
+        while time.monotonic() < end:
+            kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
+            model = rng.choice(MODELS)
+            start = time.perf_counter()
+            try:
+                if kind == "page: cached table":
+                    page.table("song-1")
+                elif kind == "api: process_stems (cached)":
+                    api.predict(**song, model=model, length=args.seconds, api_name="/process_stems")
+                elif kind == "api: process_stems (new audio)":
+                    files = new_stems(work / "uploads" / f"{index}-{n}", args.seconds, rng)
+                    api.predict(**{s: handle_file(str(p)) for s, p in files.items()}, model=model,
+                                api_name="/process_stems")
+                else:
+                    gains = {f"{s}_gain": round(rng.uniform(-1, 2), 2) for s in STEMS}
+                    api.predict(**song, model=model, **gains, length=args.seconds, api_name="/mix_latents")
+            except Exception as err:  # every failure is counted and shown, none stops the test
+                with lock:
+                    errors.append(f"{kind}: {type(err).__name__}: {err}"[:300])
+            else:
+                with lock:
+                    latencies[kind].append(time.perf_counter() - start)
+            n += 1
+            time.sleep(rng.uniform(0, 0.5))
+
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    sampler.start()
+    print(f"load: {args.clients} clients for {args.duration:g} s…", flush=True)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    peak_rss = max(peak[0], rss_mb(server.pid))
+    disk_after_load = folder_mb(cache), folder_mb(gradio_tmp)
+    print(f"idle for {args.idle:g} s…", flush=True)
+    time.sleep(args.idle)
+    idle_rss = rss_mb(server.pid)
+
+    print(f"\n{'call':34} {'n':>5} {'p50 (s)':>9} {'p95 (s)':>9} {'max (s)':>9}")
+    for kind in KINDS:
+        xs = sorted(latencies[kind])
+        if xs:
+            p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+            print(f"{kind:34} {len(xs):5d} {statistics.median(xs):9.3f} {p95:9.3f} {xs[-1]:9.3f}")
+    print(f"\nerrors: {len(errors)} of {sum(map(len, latencies.values())) + len(errors)} calls")
+    for line in errors[:20]:
+        print("  " + line)
+    print(f"server RSS: {base_rss:.0f} MB after warm-up, peak {peak_rss:.0f} MB, {idle_rss:.0f} MB after "
+          f"{args.idle:g} s idle")
+    print(f"disk after the load: cache {disk_after_load[0]:.0f} MB (budget {args.cache_gb * 1000:.0f} MB), "
+          f"Gradio temp {disk_after_load[1]:.0f} MB")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
