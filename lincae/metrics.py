@@ -92,13 +92,31 @@ def mrstft(ref, est, resolutions: Sequence[tuple[int, int, int]] = MRSTFT_RESOLU
     )
 
 
+_MEL_LINEAR_HZ, _MEL_BREAK_HZ, _MEL_LOG_STEP = 200.0 / 3, 1000.0, np.log(6.4) / 27.0  # the Slaney mel scale
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Linear (200/3 Hz per mel) below 1 kHz, logarithmic above."""
+    log_part = _MEL_BREAK_HZ / _MEL_LINEAR_HZ + np.log(np.maximum(f, _MEL_BREAK_HZ) / _MEL_BREAK_HZ) / _MEL_LOG_STEP
+    return np.where(f < _MEL_BREAK_HZ, f / _MEL_LINEAR_HZ, log_part)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    break_mel = _MEL_BREAK_HZ / _MEL_LINEAR_HZ
+    return np.where(m < break_mel, m * _MEL_LINEAR_HZ, _MEL_BREAK_HZ * np.exp(_MEL_LOG_STEP * (m - break_mel)))
+
+
 @lru_cache(maxsize=32)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """librosa's Slaney mel filters (triangular, equal area) as [n_mels, n_fft // 2 + 1], read-only."""
-    import librosa  # imported on first use: it takes seconds to import, and only mel distances need it
-
-    weights = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, htk=False, norm="slaney",
-                                  dtype=np.float64)
+    """Triangular, equal-area (Slaney) mel filters from 0 Hz to Nyquist as [n_mels, n_fft // 2 + 1], read-only:
+    librosa's `filters.mel(norm="slaney")`, which the tests check it against, without the seconds that
+    importing librosa costs."""
+    fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(np.float64(sample_rate / 2)), n_mels + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (fft_freqs - lower) / (centre - lower)
+    falling = (upper - fft_freqs) / (upper - centre)
+    weights = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (upper - lower))
     weights.flags.writeable = False
     return weights
 
