@@ -337,3 +337,26 @@ def weights_id(name: str, settings: Settings | None = None) -> str | None:
     spec = _spec(name)
     where = spec.locate(name, False, settings or from_environment())
     return None if where.reason else spec.identify(name, where)
+
+
+def engine_loader(settings: Settings | None = None) -> Callable[..., Autoencoder]:
+    """`load_model` as the engine calls it: `(name, device, progress)`, progress as `progress(0.0, desc=line)`."""
+
+    def load(name: str, device: torch.device, progress: Callable[..., object] | None = None) -> Autoencoder:
+        report = None if progress is None else (lambda line: progress(0.0, desc=line))
+        return load_model(name, device=device, settings=settings, progress=report)
+
+    return load
+
+
+def engine_fingerprint(settings: Settings | None = None) -> Callable[[str], str | None]:
+    """`weights_id` for the engine's cache keys; None for a name the registry does not know (its loader is the
+    one to ask)."""
+
+    def fingerprint(name: str) -> str | None:
+        try:
+            return weights_id(name, settings)
+        except ValueError:
+            return None
+
+    return fingerprint

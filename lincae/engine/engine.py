@@ -58,24 +58,6 @@ BATCH_SECONDS: dict[str, dict[str, float]] = {
 items barely pays, so passes stay small there (measurements: docs/BENCHMARKS.md, "the CPU batch policy")."""
 
 
-def _registry_loader(
-    name: str, device: torch.device, progress: Progress | None = None, settings: Settings | None = None
-) -> Autoencoder:
-    from lincae.registry import load_model
-
-    report = None if progress is None else (lambda line: progress(0.0, desc=line))
-    return load_model(name, device=device, settings=settings, progress=report)
-
-
-def _registry_fingerprint(name: str, settings: Settings | None = None) -> str | None:
-    from lincae.registry import weights_id
-
-    try:
-        return weights_id(name, settings)
-    except ValueError:  # a name the registry does not know: its loader is the one to ask
-        return None
-
-
 @dataclass
 class _Slot:
     """One model and the lock that serialises its loading and its forward passes."""
@@ -105,8 +87,7 @@ class Engine:
     The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
     per-pass limit) gets it raised so that one engine batch is one network pass. A model that
     `chunks_long_inputs` gets its `max_chunk_size` set to the engine's limit and chunks long signals itself. A
-    model with a
-    `speed_up_decoder(compile)` method gets it called once after loading.
+    model with a `speed_up_decoder(compile)` method gets it called once after loading.
     """
 
     def __init__(
@@ -143,8 +124,10 @@ class Engine:
             self.batch_seconds = {"encode": max_batch_seconds, "decode": max_batch_seconds}
         self.max_chunk_seconds = max_chunk_seconds
         if loader is None:  # the registry, which reports downloads and names weights without loading them
-            self._loader = lambda name, device, progress: _registry_loader(name, device, progress, registry_settings)
-            fingerprint = fingerprint or (lambda name: _registry_fingerprint(name, registry_settings))
+            from lincae import registry
+
+            self._loader = registry.engine_loader(registry_settings)
+            fingerprint = fingerprint or registry.engine_fingerprint(registry_settings)
         else:
             self._loader = loader
         self._loader_reports = loader is None
@@ -245,13 +228,8 @@ class Engine:
         audio = {"mix": track.mix, **track.stems, "accomp": track.accomp}
         x = np.stack([resample(audio[s], track.sample_rate, model.sample_rate) for s in SIGNALS])
         chunks = split(fit_length(x, plan.length), plan).reshape(-1, plan.chunk)  # [signals·n, chunk]
-        z = batched(
-            lambda b: encode_pass(model, b, self.device),
-            chunks,
-            self._items_per_pass(model, plan, len(chunks), "encode"),
-            self.device,
-            report,
-        )
+        per_pass = self._items_per_pass(model, plan, len(chunks), "encode")
+        z = batched(lambda b: encode_pass(model, b, self.device), chunks, per_pass, self.device, report)
         z = z.reshape(len(SIGNALS), plan.n, *z.shape[1:])
         return {s: z[i] for i, s in enumerate(SIGNALS)}
 
@@ -266,13 +244,9 @@ class Engine:
     ) -> list[tuple[np.ndarray, bool]]:
         """`z`: [items, n, ...] → per item (audio at the track's rate and length, had NaN/inf)."""
         flat = np.ascontiguousarray(z.reshape(-1, *z.shape[2:]), dtype=np.float32)
-        y = batched(
-            lambda b: decode_pass(model, b, plan.chunk, seed, self.precision),
-            flat,
-            self._items_per_pass(model, plan, len(flat), "decode"),
-            self.device,
-            report,
-        )
+        per_pass = self._items_per_pass(model, plan, len(flat), "decode")
+        y = batched(lambda b: decode_pass(model, b, plan.chunk, seed, self.precision), flat, per_pass, self.device,
+                    report)
         y = overlap_add(y.reshape(len(z), plan.n, -1), plan)
         out = []
         for item in y:
