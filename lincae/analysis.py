@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 import matplotlib
 
@@ -25,7 +26,7 @@ from lincae.engine.cache import cache_key  # noqa: E402
 from lincae.rows import SCALES, STEMS, get_row, scale_row_id  # noqa: E402
 from lincae.table_metrics import METRIC_KEYS, METRICS, table_metrics  # noqa: E402
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 SPECTROGRAM_FFT, SPECTROGRAM_HOP = 2048, 512
 CURVE_GAINS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 2.5, 3.0)
 """Gains of the homogeneity curve; they include the table's scales so both show the same numbers."""
@@ -41,13 +42,15 @@ SPECTROGRAM_GOOD = "Good: the two spectrograms look alike — same harmonics, on
 
 @dataclass(frozen=True)
 class ModelAnalysis:
-    """One model on one track. Undefined values (SI-SDR of a stochastic model) are NaN."""
+    """One model on one track. Undefined values (SI-SDR of a stochastic model) are NaN. The curves are empty
+    until computed (`analyse(..., curves=False)` gives the metrics alone, in a fraction of the time)."""
 
     model: str
     deterministic: bool
     metrics: dict[str, float]
-    homogeneity: dict[float, float]  # gain a → SNR(Dec(a·z), a·Dec(z)) in dB
-    additivity: dict[int, tuple[float, float]]  # k stems → spectral SNR (dB) vs Σ x of (Dec(Σ z), Dec(Enc(Σ x)))
+    homogeneity: dict[float, float] = field(default_factory=dict)  # gain a → SNR(Dec(a·z), a·Dec(z)) in dB
+    additivity: dict[int, tuple[float, float]] = field(default_factory=dict)
+    """k stems → spectral SNR (dB) vs Σ x of (Dec(Σ z), Dec(Enc(Σ x)))"""
 
 
 def reference_audio(track: Track, row_id: str) -> np.ndarray:
@@ -55,23 +58,28 @@ def reference_audio(track: Track, row_id: str) -> np.ndarray:
     return get_row(row_id).original_audio(track)
 
 
-def partial_track(track: Track, k: int) -> Track:
-    """The first `k` stems of `track` (in `STEMS` order), the others silent: its mix is their sum."""
+def partial_track(track: Track) -> Track:
+    """A track whose encoded signals include the sums of the first 2 and 3 stems (in `STEMS` order): its vocals
+    are vocals + drums, its drums the bass, the rest silent, so its mix is vocals + drums + bass. One encode of
+    it gives both partial sums the additivity curve needs."""
     silent = np.zeros(track.num_samples, dtype=np.float32)
-    stems = {s: track.stems[s] if i < k else silent for i, s in enumerate(STEMS)}
-    return Track(id=f"{track.id}~{k}stems", title=f"{track.title} (first {k} stems)", stems=stems,
+    first, second, third = (track.stems[s] for s in STEMS[:3])
+    stems = {STEMS[0]: first + second, STEMS[1]: third, **{s: silent for s in STEMS[2:]}}
+    return Track(id=f"{track.id}~partial", title=f"{track.title} (partial sums)", stems=stems,
                  sample_rate=track.sample_rate)
 
 
-def _compute(engine: Engine, track: Track, model: str, seed: int) -> ModelAnalysis:
+def _curves(engine: Engine, track: Track, model: str, seed: int) -> tuple[dict, dict]:
     table = engine.track_table(track, model, seed=seed)
     recon, ae_vocals = table["ae_mix"], table["ae_vocals"]
-    values = table_metrics(engine, track, model, seed)
     homogeneity = {}
     for a in CURVE_GAINS:
         row_id = scale_row_id(a)
         scaled = table[row_id] if row_id in table else engine.decode_combination(track, model, {"vocals": a}, seed=seed)
         homogeneity[a] = metrics.snr(scaled, a * ae_vocals)
+    partial = partial_track(track)
+    encoded_partial = {2: engine.decode_combination(partial, model, {STEMS[0]: 1.0}, seed=seed),
+                       3: engine.decode_combination(partial, model, {"mix": 1.0}, seed=seed)}
     additivity = {}
     for k in range(1, len(STEMS) + 1):
         target = np.sum([track.stems[s] for s in STEMS[:k]], axis=0)
@@ -81,30 +89,39 @@ def _compute(engine: Engine, track: Track, model: str, seed: int) -> ModelAnalys
             summed, encoded = table["additivity"], recon
         else:
             summed = engine.decode_combination(track, model, {s: 1.0 for s in STEMS[:k]}, seed=seed)
-            encoded = engine.decode_combination(partial_track(track, k), model, {"mix": 1.0}, seed=seed)
+            encoded = encoded_partial[k]
         additivity[k] = (metrics.spectral_snr(target, summed), metrics.spectral_snr(target, encoded))
-    return ModelAnalysis(model, engine.model(model).deterministic, values, homogeneity, additivity)
+    return homogeneity, additivity
 
 
-def analyse(engine: Engine, track: Track, model: str, seed: int = 0) -> ModelAnalysis:
-    """Metrics and curves of `model` on `track` (decoder seed `seed`), cached in the engine's cache."""
-    weights = engine.model(model).weights_hash
-    key = cache_key(v=ANALYSIS_VERSION, op="analysis", model=model, weights=weights, audio=track.content_hash,
-                    seed=seed, precision=engine.precision.name, gains=CURVE_GAINS, metrics=METRIC_KEYS)
+def _key(engine: Engine, track: Track, model: str, seed: int, part: str) -> str:
+    return cache_key(v=ANALYSIS_VERSION, op=f"analysis-{part}", model=model, weights=engine.model(model).weights_hash,
+                     audio=track.content_hash, seed=seed, precision=engine.precision.name, gains=CURVE_GAINS,
+                     metrics=METRIC_KEYS)
+
+
+def analyse(engine: Engine, track: Track, model: str, seed: int = 0, curves: bool = True) -> ModelAnalysis:
+    """Metrics (and with `curves`, the homogeneity and additivity curves) of `model` on `track`, decoder seed
+    `seed`. The metrics come from the table the page plays plus one decode; the curves take 9 more decodes and
+    an encode, so they are computed (and cached, in the engine's cache) apart."""
+    key = _key(engine, track, model, seed, "metrics")
     hit = engine.cache.get(key)
     if hit is None:
-        result = _compute(engine, track, model, seed)
-        engine.cache.put(key, {
-            "metrics": np.array([result.metrics[k] for k in METRIC_KEYS]),
-            "homogeneity": np.array([result.homogeneity[a] for a in CURVE_GAINS]),
-            "additivity": np.array([result.additivity[k] for k in sorted(result.additivity)]),
-            "deterministic": np.array(result.deterministic),
-        })
+        values = table_metrics(engine, track, model, seed)
+        hit = engine.cache.put(key, {"metrics": np.array([values[k] for k in METRIC_KEYS]),
+                                     "deterministic": np.array(engine.model(model).deterministic)})
+    result = ModelAnalysis(model=model, deterministic=bool(hit["deterministic"]),
+                           metrics={k: float(v) for k, v in zip(METRIC_KEYS, hit["metrics"])})
+    if not curves:
         return result
-    return ModelAnalysis(
-        model=model,
-        deterministic=bool(hit["deterministic"]),
-        metrics={k: float(v) for k, v in zip(METRIC_KEYS, hit["metrics"])},
+    key = _key(engine, track, model, seed, "curves")
+    hit = engine.cache.get(key)
+    if hit is None:
+        homogeneity, additivity = _curves(engine, track, model, seed)
+        hit = engine.cache.put(key, {"homogeneity": np.array([homogeneity[a] for a in CURVE_GAINS]),
+                                     "additivity": np.array([additivity[k] for k in sorted(additivity)])})
+    return dataclasses.replace(
+        result,
         homogeneity={a: float(v) for a, v in zip(CURVE_GAINS, hit["homogeneity"])},
         additivity={k + 1: (float(s), float(e)) for k, (s, e) in enumerate(hit["additivity"])},
     )
@@ -127,7 +144,7 @@ def metrics_table(analyses: Sequence[ModelAnalysis], labels: Mapping[str, str] |
 
 
 def _curve_axes() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    fig = Figure(figsize=(7.2, 3.6), layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -136,8 +153,8 @@ def _label_axes(ax: Axes, xlabel: str, ylabel: str, title: str, legend: bool, le
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    if legend:
-        ax.legend(fontsize=legend_size)
+    if legend:  # beside the axes, never over the curves or the tick numbers
+        ax.legend(fontsize=legend_size, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def homogeneity_figure(analyses: Sequence[ModelAnalysis], labels: Mapping[str, str] | None = None) -> Figure:

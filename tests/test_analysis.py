@@ -132,11 +132,19 @@ def test_reference_of_each_row():
         analysis.reference_audio(track, "nope")
 
 
-def test_partial_track_mixes_the_first_stems():
+def test_one_partial_track_holds_the_sums_of_the_first_two_and_three_stems():
     track = make_track()
-    part = analysis.partial_track(track, 2)
-    np.testing.assert_allclose(part.mix, track.stems["vocals"] + track.stems["drums"], atol=1e-7)
+    part = analysis.partial_track(track)
+    np.testing.assert_allclose(part.stems["vocals"], track.stems["vocals"] + track.stems["drums"], atol=1e-7)
+    np.testing.assert_allclose(part.mix, track.stems["vocals"] + track.stems["drums"] + track.stems["bass"],
+                               atol=1e-6)
     assert part.content_hash != track.content_hash
+
+
+def test_metrics_alone_skip_the_curves_and_agree_with_the_full_analysis(engine):
+    quick = analyse(engine, make_track(), "saturating", curves=False)
+    assert quick.homogeneity == {} and quick.additivity == {}
+    assert quick.metrics == analyse(engine, make_track(), "saturating").metrics
 
 
 def test_figures_have_one_line_per_model_and_curve(engine, tmp_path):

@@ -22,7 +22,10 @@ def analyst(tmp_path):
 
 def test_each_model_that_runs_is_analysed_and_a_broken_one_is_named(analyst):
     updates = list(analyst.updates("t1"))
-    assert [len(done) for done, _ in updates] == [0, 1, 2, 2]
+    # Metrics of linear, noisy, broken (fails); then the curves of linear and noisy.
+    assert [len(done) for done, _ in updates] == [0, 1, 2, 2, 2, 2]
+    assert [bool(a.homogeneity) for a in updates[3][0]] == [False, False]  # the metrics table comes first
+    assert all(a.homogeneity and a.additivity for a in updates[-1][0])
     done, status = updates[-1]
     assert [a.model for a in done] == ["linear", "noisy"]
     assert status.startswith("Analysed 2 model(s) on Track t1.")

@@ -36,25 +36,30 @@ class Analyst:
         return [m.name for m in self.builder.model_infos() if m.available]
 
     def updates(self, track_id: str) -> Iterator[tuple[list[ModelAnalysis], str]]:
-        """The analyses done so far and a status line, after each model."""
+        """The analyses so far and a status line: first each model's metrics (from the table the page already
+        computed, so they arrive in about a second), then each model's curves (more decodes)."""
         b = self.builder
         track = b.load_track(track_id)
         models = self.available()
-        done: list[ModelAnalysis] = []
+        done: dict[str, ModelAnalysis] = {}
         failures: dict[str, str] = {}
-        for i, name in enumerate(models):
-            yield list(done), f"Analysing {self.labels()[name]} ({i + 1}/{len(models)})…"
-            try:
-                done.append(analysis.analyse(b.engine, track, name, seed=b.seed))
-            except ModelUnavailable as err:
-                failures[name] = err.reason
-            except Exception as err:  # one broken model must not take the analysis down
-                log.exception("analysis of %s failed on %s", name, track_id)
-                failures[name] = f"{type(err).__name__}: {err}"
+        for curves in (False, True):
+            todo = [n for n in models if n not in failures]
+            for i, name in enumerate(todo):
+                what = "the linearity curves of" if curves else "the metrics of"
+                yield list(done.values()), f"Computing {what} {self.labels()[name]} ({i + 1}/{len(todo)})…"
+                try:
+                    done[name] = analysis.analyse(b.engine, track, name, seed=b.seed, curves=curves)
+                except ModelUnavailable as err:
+                    failures[name] = err.reason
+                except Exception as err:  # one broken model must not take the analysis down
+                    log.exception("analysis of %s failed on %s", name, track_id)
+                    failures[name] = f"{type(err).__name__}: {err}"
+                    done.pop(name, None)
         status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."
         if failures:
             status += " Not analysed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
-        yield done, status
+        yield list(done.values()), status
 
     def spectrogram(self, track_id: str, row: str, model: str):
         b = self.builder
@@ -118,11 +123,15 @@ def analysis_panel(builder: TableBuilder, track: gr.Dropdown, tab: gr.Tab) -> No
             return
         labels = analyst.labels()
         choices, model_name = model_choice(model_name)
+        drawn = -1  # models whose curves are in the figures (-1: the previous track's, cleared at once)
         for done, line in analyst.updates(track_id):
             headers, rows = analysis.metrics_table(done, labels)
+            with_curves = [a for a in done if a.homogeneity]
+            redraw = len(with_curves) != drawn  # figures only when a model's curves arrived (drawing costs time)
+            drawn = len(with_curves)
             yield ({"headers": headers, "data": rows} if rows else None,
-                   analysis.homogeneity_figure(done, labels) if done else None,
-                   analysis.additivity_figure(done, labels) if done else None,
+                   (analysis.homogeneity_figure(with_curves, labels) if with_curves else None) if redraw else gr.skip(),
+                   (analysis.additivity_figure(with_curves, labels) if with_curves else None) if redraw else gr.skip(),
                    line, gr.update(choices=choices, value=model_name), gr.skip())
         yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), spectrogram_of(track_id, row_id, model_name)
 
