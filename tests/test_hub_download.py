@@ -3,6 +3,7 @@ serving tiny checkpoints in the official layout, the real registry, engine and p
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from lincae.rows import STEMS
 from ui.tables import TableBuilder
 
 OFFICIAL = ("lin-cae", "lin-cae-2", "m2l")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -101,3 +103,20 @@ def test_cached_tables_need_no_hub_and_no_weights(standin, track, tmp_path, monk
     monkeypatch.setattr(official, "build_module", lambda *a, **k: pytest.fail("a model was loaded"))
     again = page_table(Engine(device="cpu", cache_dir=tmp_path / "cache"), track, tmp_path)
     assert playable(again) == playable(first) == set(OFFICIAL)
+
+
+def test_app_py_plays_the_official_columns_from_a_fresh_cache(standin, track, tmp_path, monkeypatch) -> None:
+    """app.py itself, as a Space starts it: the Hub probed at start, the official columns on the first track."""
+    from lincae.data import library
+
+    library.save_track(track, tmp_path / "songs" / track.id)  # a short song in the bundled layout: a quick table
+    monkeypatch.setattr(library, "SONGS_DIR", tmp_path / "songs")
+    library.load_track.cache_clear()
+    monkeypatch.setenv("LINCAE_CACHE_DIR", str(tmp_path / "cache"))
+    app = runpy.run_path(str(ROOT / "app.py"), run_name="app")
+    assert app["tracks"][0].id == track.id
+    infos = {m.name: m for m in app["builder"].model_infos()}
+    assert all(infos[name].available for name in OFFICIAL)
+    value = json.loads(list(app["builder"].updates(app["tracks"][0].id))[-1].value)
+    assert playable(value) == set(OFFICIAL)
+    library.load_track.cache_clear()  # the short song's folder goes with this test
