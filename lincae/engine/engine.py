@@ -35,7 +35,9 @@ from lincae.engine.device import Precision, auto_device, on_zero_gpu
 from lincae.engine.disk_budget import DiskBudget
 from lincae.engine.entries import NonFiniteAudio, TrackTable, complete_entry, table_from_entry
 from lincae.engine.memory import Computations
-from lincae.engine.passes import Progress, batched, decode_pass, encode_pass, sanitize, stage
+from lincae.engine.loading import prepare
+from lincae.engine.passes import (AUTO, BATCH_SECONDS, Progress, batched, decode_pass, encode_pass, items_per_pass,
+                                  sanitize, stage)
 from lincae.limits import check_coefficients, check_seed
 from lincae.models.base import Autoencoder
 from lincae.rows import MODEL_ROWS, SIGNALS, get_row
@@ -47,16 +49,6 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 3
 ROW_COEFFICIENTS: dict[str, dict[str, float]] = {r: dict(get_row(r).latent) for r in MODEL_ROWS}
 """Each model row of the demo table as a linear combination of the encoded signals (from `lincae.rows`)."""
-
-_UNBOUNDED_BATCH = 1 << 20
-AUTO = "auto"
-BATCH_SECONDS: dict[str, dict[str, float]] = {
-    "cpu": {"encode": 12.0, "decode": 6.0},
-    "gpu": {"encode": 60.0, "decode": 60.0},
-}
-"""Most audio per forward pass when the engine decides (`max_batch_seconds="auto"`). On a CPU, batching long
-items barely pays, so passes stay small there (measurements: docs/BENCHMARKS.md, "the CPU batch policy")."""
-
 
 @dataclass
 class _Slot:
@@ -71,23 +63,19 @@ class Engine:
 
     device: "cuda", "mps", "cpu" or None for the best available. cache_dir: on-disk cache root (None: results
     are kept in memory only). memory_bytes: bound of the in-memory LRU. disk_budget_bytes: bound of the cache
-    folder, least recently used files deleted beyond it (None: `lincae.settings.DEFAULT_CACHE_GB`). cpu_bf16: decode under bf16 autocast
-    on CPU (faster, less exact: docs/BENCHMARKS.md). compile: compile decoders that support it with
-    TorchInductor (faster after minutes of compilation per input shape). max_batch_seconds: most audio (items × chunk length) per
-    forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small passes on CPU, where big ones are
-    slower; up to 60 s on a GPU); on a GPU an out-of-memory error also halves the passes. max_chunk_seconds:
-    longer audio is processed in overlapping chunks (a model's own `max_chunk_size`, in samples, is a further
-    limit). loader: `(name, device) -> Autoencoder`, the registry by default. fingerprint: `name -> str | None`,
-    the identity of the weights the loader would load, found without loading them (the registry's
-    `weights_id` by default; with a custom loader and no fingerprint, the loaded model's `weights_hash`).
-    Cached results are keyed on it, so a cached table is served without loading, or downloading, its model.
-    registry_settings: where the registry finds local weights and which Hub revisions it downloads (None: the
-    environment's).
-
-    The engine decides the batching: a model exposing a settable `max_batch_size` (the official package's
-    per-pass limit) gets it raised so that one engine batch is one network pass. A model that
-    `chunks_long_inputs` gets its `max_chunk_size` set to the engine's limit and chunks long signals itself. A
-    model with a `speed_up_decoder(compile)` method gets it called once after loading.
+    folder, least recently used files deleted beyond it (None: `lincae.settings.DEFAULT_CACHE_GB`). cpu_bf16:
+    decode under bf16 autocast on CPU (faster, less exact: docs/BENCHMARKS.md). compile: compile decoders that
+    support it with TorchInductor (faster after minutes of compilation per input shape). max_batch_seconds:
+    most audio (items × chunk length) per forward pass, None for no limit, "auto" for `BATCH_SECONDS` (small
+    passes on CPU, where big ones are slower); on a GPU an out-of-memory error also halves the passes.
+    max_chunk_seconds: longer audio is processed in overlapping chunks (a model's own `max_chunk_size`, in
+    samples, is a further limit). loader: `(name, device) -> Autoencoder`, the registry by default.
+    fingerprint: `name -> str | None`, the identity of the weights the loader would load, found without loading
+    them (the registry's `weights_id` by default; with a custom loader and no fingerprint, the loaded model's
+    `weights_hash`). Cached results are keyed on it, so a cached table is served without loading, or
+    downloading, its model. registry_settings: where the registry finds local weights and which Hub revisions
+    it downloads (None: the environment's). A loaded model is prepared for the engine's passes
+    (`lincae.engine.loading.prepare`).
     """
 
     def __init__(
@@ -165,17 +153,9 @@ class Engine:
             return slot.model  # loaded: no need to wait for the lock, which a computation may hold
         with slot.lock:
             if slot.model is None:
-                if self._loader_reports:
-                    model = self._loader(name, self.device, progress)
-                else:
-                    model = self._loader(name, self.device)
-                if hasattr(model, "max_batch_size"):
-                    model.max_batch_size = _UNBOUNDED_BATCH
-                if getattr(model, "chunks_long_inputs", False):
-                    model.max_chunk_size = self._max_chunk(model)
-                if hasattr(model, "speed_up_decoder"):
-                    model.speed_up_decoder(compile=self.compile)
-                slot.model = model
+                model = (self._loader(name, self.device, progress) if self._loader_reports
+                         else self._loader(name, self.device))
+                slot.model = prepare(model, self._max_chunk(model), self.compile)
             return slot.model
 
     # --- keys ---------------------------------------------------------------------------------------
@@ -215,10 +195,7 @@ class Engine:
         return plan_chunks(max(length, getattr(model, "min_length", 0)), max_chunk)
 
     def _items_per_pass(self, model: Autoencoder, plan: ChunkPlan, n_items: int, op: str) -> int:
-        seconds = self.batch_seconds[op]
-        if seconds is None:
-            return n_items
-        return max(1, min(n_items, int(seconds * model.sample_rate // plan.chunk)))
+        return items_per_pass(self.batch_seconds[op], model.sample_rate, plan.chunk, n_items)
 
     # --- forward passes (callers hold the model's lock) ------------------------------------------------
 

@@ -12,6 +12,20 @@ from lincae.models.base import Autoencoder
 
 log = logging.getLogger(__name__)
 Progress = Callable[..., object]  # called as progress(fraction, desc=...), like gr.Progress or tqdm wrappers
+AUTO = "auto"
+BATCH_SECONDS: dict[str, dict[str, float]] = {
+    "cpu": {"encode": 12.0, "decode": 6.0},
+    "gpu": {"encode": 60.0, "decode": 60.0},
+}
+"""Most audio per forward pass when the engine decides (`max_batch_seconds="auto"`). On a CPU, batching long
+items barely pays, so passes stay small there (measurements: docs/BENCHMARKS.md, "the CPU batch policy")."""
+
+
+def items_per_pass(seconds: float | None, sample_rate: int, chunk: int, n_items: int) -> int:
+    """How many items of `chunk` samples fit in `seconds` of audio (all of them when `seconds` is None)."""
+    if seconds is None:
+        return n_items
+    return max(1, min(n_items, int(seconds * sample_rate // chunk)))
 
 
 def sanitize(x: np.ndarray) -> tuple[np.ndarray, bool]:
