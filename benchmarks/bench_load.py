@@ -94,10 +94,10 @@ class PageEvent:
         session = uuid.uuid4().hex
         body = {"data": [track_id], "fn_index": self.fn_index, "session_hash": session, "event_data": None,
                 "trigger_id": None}
+        join = self.http.post(f"{self.url}/gradio_api/queue/join", json=body)
+        if join.status_code != 200:
+            raise RuntimeError(f"queue/join {join.status_code}: {join.text[:200]}")
         with self.http.stream("GET", f"{self.url}/gradio_api/queue/data", params={"session_hash": session}) as stream:
-            join = self.http.post(f"{self.url}/gradio_api/queue/join", json=body)
-            if join.status_code != 200:
-                raise RuntimeError(f"queue/join {join.status_code}: {join.text[:200]}")
             for line in stream.iter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -167,9 +167,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             peak[0] = max(peak[0], rss_mb(server.pid))
             time.sleep(0.5)
 
-    def client(index: int) -> None:
+    def client(index: int, api: Client) -> None:
         rng = random.Random(index)
-        api = Client(url, verbose=False)
         end = time.monotonic() + args.duration
         n = 0
         while time.monotonic() < end:
@@ -198,9 +197,10 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             time.sleep(rng.uniform(0, 0.5))
 
     sampler = threading.Thread(target=sample_rss, daemon=True)
-    sampler.start()
     print(f"load: {args.clients} clients for {args.duration:g} s…", flush=True)
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    clients = [Client(url, verbose=False) for _ in range(args.clients)]  # before the clock starts
+    threads = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(clients)]
+    sampler.start()
     for t in threads:
         t.start()
     for t in threads:
