@@ -49,10 +49,11 @@ builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_
 if settings.musdb_previews:
     musdb_previews.fetch()
 tracks = list_tracks()
+if __name__ == "__main__" and tracks and not on_zero_gpu():
+    # The first track's table is what the first visitor asks for: computed while the page is built and the server
+    # starts (seconds on 2 cores), not after. On ZeroGPU a GPU exists only inside a request.
+    threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
 demo = build_demo(builder, tracks, settings)
 
 if __name__ == "__main__":
-    # The first track's table is what the first visitor asks for; on ZeroGPU a GPU exists only inside a request.
-    if tracks and not on_zero_gpu():
-        threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
     demo.launch(**launch_kwargs(builder.cells_dir))

@@ -1,7 +1,7 @@
 """What a visitor waits for, measured in Chromium: cold start to a playable table, the latent mixer after a
 slider is released, and the Analysis tab's first open.
 
-    python benchmarks/bench_page.py [--runs 1] [--out benchmarks/results/page-<date>.json]
+    python benchmarks/bench_page.py [--runs 1] [--baseline REV] [--out benchmarks/results/page-<date>.json]
 
 Each run starts `python app.py` as a fresh process with an empty cache folder (a cold start: nothing
 computed, nothing on disk), on a free port, and drives the page with Playwright and Debian's Chromium:
@@ -11,6 +11,8 @@ computed, nothing on disk), on a free port, and drives the page with Playwright 
   - `mixer_after_release_s`: a vocals-gain slider dragged and released, until the mixer player holds the
     new mix for every model and its audio is decoded;
   - `analysis_first_open_s`: a click on the Analysis tab until its metrics table and plots are shown.
+With `--baseline REV` the same measurements run on the app as of git revision REV too (extracted to a
+temporary folder), alternating baseline and current run by run, so both see the same machine load.
 Results print as JSON (with the machine and its load).
 """
 from __future__ import annotations
@@ -77,14 +79,14 @@ def drag_release(page, selector: str, fraction: float) -> None:
     page.mouse.up()
 
 
-def one_run(browser, timeout_s: float) -> dict:
+def one_run(browser, timeout_s: float, app_dir: Path = ROOT) -> dict:
     port = free_port()
     cache = tempfile.mkdtemp(prefix="lincae-bench-cache-")
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
            "LINCAE_CACHE_DIR": cache, "GRADIO_ANALYTICS_ENABLED": "False"}
     url = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=app_dir, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         wait_http(url, t0 + timeout_s)
@@ -120,22 +122,35 @@ def one_run(browser, timeout_s: float) -> dict:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def extract(rev: str) -> Path:
+    """The repository's files at `rev` in a temporary folder (the bundled songs and models included)."""
+    folder = Path(tempfile.mkdtemp(prefix="lincae-bench-app-"))
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python benchmarks/bench_page.py", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed for each wait")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--baseline", metavar="REV", help="also measure the app as of this git revision")
     args = parser.parse_args(argv)
+    apps = {"current": ROOT}
+    if args.baseline:
+        apps = {f"baseline {args.baseline}": extract(args.baseline), **apps}
     sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
 
-    report = {"machine": machine(), "runs": []}
+    report = {"machine": machine(), "runs": {name: [] for name in apps}}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                      args=CHROMIUM_ARGS)
         try:
             for _ in range(args.runs):
-                report["runs"].append(one_run(browser, args.timeout))
+                for name, folder in apps.items():
+                    report["runs"][name].append(one_run(browser, args.timeout, folder))
         finally:
             browser.close()
     report["machine"]["load_average_after"] = os.getloadavg()
