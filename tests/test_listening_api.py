@@ -13,7 +13,7 @@ from gradio_client.exceptions import AppError
 from engine_fakes import IdentityAE, NoisyAE
 from lincae.data.library import TrackInfo
 from lincae.engine import Engine
-from lincae.listening import HIDDEN_REFERENCE, Design, ListeningStore
+from lincae.listening import HIDDEN_REFERENCE, Design, ListeningError, ListeningStore
 from lincae.settings import Settings
 from test_app import info, loader_for, make_track
 from ui.layout import build_demo
@@ -100,3 +100,20 @@ def test_bad_submissions_are_refused_with_a_message_and_ratings_survive_a_restar
     summary = {(s["row"], s["condition"]): s["mean"] for s in results["summary"]}
     assert summary == {("ae_mix", c): float(s) for c, s in scores(0, 0).items()}  # only the first submission
     assert results["names"][HIDDEN_REFERENCE] == "Hidden reference"
+
+
+def test_a_test_is_created_only_when_every_condition_plays(tmp_path):
+    from test_app import Broken
+    from ui.listening_views import ListeningTests
+
+    engine = Engine(device="cpu", cache_dir=tmp_path / "cache",
+                    loader=loader_for(IdentityAE("linear"), Broken("broken")))
+    builder = TableBuilder(engine, [info("linear"), info("broken")], {"t1": make_track("t1", 0.5)}.__getitem__,
+                           cells_dir=tmp_path / "cells")
+    store = ListeningStore(tmp_path / "ratings.sqlite")
+    tests = ListeningTests(builder, store, {"t1": "Track t1"})
+    with pytest.raises(ListeningError, match=r"No test created: Broken cannot play Track t1 \(failed on this track"):
+        list(tests.create(["t1"], ["ae_mix"], ["linear", "broken"]))
+    steps = list(tests.create(["t1"], ["ae_mix", "sep_vocals"], ["linear"]))
+    assert [s[:2] for s in steps] == [(0, 2), (1, 2), (2, 2)] and steps[-1][2] is not None
+    assert store.design(steps[-1][2]).models == ("linear",)

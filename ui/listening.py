@@ -175,17 +175,13 @@ def listening_panel(builder: TableBuilder, tracks: Sequence[TrackInfo], store: L
 
     def create_test(track_ids, row_ids, model_names, request: gr.Request):
         try:
-            test_id = tests.create(track_ids, row_ids, model_names)
+            for done, total, test_id in tests.create(track_ids, row_ids, model_names):
+                if test_id is None:
+                    yield f"Preparing the audio: trial {done + 1} of {total}…", gr.skip()
         except ListeningError as err:
             yield str(err), gr.skip()
             return
-        links = share_markdown(request, test_id)
-        for done, total, failures in tests.prepare(test_id):
-            line = f"Test `{test_id}`: preparing the audio, trial {done} of {total}…" if done < total else \
-                f"Test `{test_id}` is ready ({total} trials)."
-            if failures:
-                line += " Some conditions cannot be played: " + "; ".join(f"{m}: {why}" for m, why in failures.items())
-            yield f"{line}\n\n{links}", test_id
+        yield f"Test `{test_id}` is ready ({total} trials).\n\n{share_markdown(request, test_id)}", test_id
 
     listening = dict(concurrency_limit=16, concurrency_id="listening", api_visibility="private")
     gr.on([open_button.click, test_box.submit], next_trial, [test_box, rater], trial_outputs, show_progress_on=header,

@@ -54,31 +54,34 @@ class ListeningTests:
         self.builder = builder
         self.store = store
         self.track_titles = dict(track_titles)
-        self._cells: OrderedDict[tuple, tuple[Cell, dict[str, Cell], dict[str, str]]] = OrderedDict()
+        self._cells: OrderedDict[tuple[Design, int], tuple[Cell, dict[str, Cell], dict[str, str]]] = OrderedDict()
         self._lock = threading.Lock()
 
     # --- designing ----------------------------------------------------------------------------------------
 
-    def create(self, tracks: Sequence[str] | None, rows: Sequence[str] | None, models: Sequence[str] | None) -> str:
-        """A new test's id; `ListeningError` says what is wrong with the choice."""
+    def create(self, tracks: Sequence[str] | None, rows: Sequence[str] | None,
+               models: Sequence[str] | None) -> Iterator[tuple[int, int, str | None]]:
+        """Check the choice, compute every trial's audio, then store the test: yields (trials done, trials, None)
+        while computing and finally (trials, trials, test id). `ListeningError` says what is wrong — also when a
+        model fails on a trial, so a test is only created when every condition of every trial plays."""
         design = make_design(tracks, rows, models, known_tracks=list(self.track_titles),
                              model_infos=self.builder.model_infos(), seed=self.builder.seed)
-        return self.store.create_test(design)
-
-    def prepare(self, test_id: str) -> Iterator[tuple[int, int, dict[str, str]]]:
-        """Compute every trial's audio ahead of the raters: yields (trials done, trials, failures so far)."""
-        design = self.store.design(test_id)
-        failures: dict[str, str] = {}
-        for i, trial in enumerate(design.trials):
-            yield i, len(design.trials), failures
-            failures.update(self._trial_cells(test_id, design, trial.index)[2])
-        yield len(design.trials), len(design.trials), failures
+        total = len(design.trials)
+        for trial in design.trials:
+            yield trial.index, total, None
+            failures = self._trial_cells(design, trial.index)[2]
+            if failures:
+                names = self.names()
+                raise ListeningError("No test created: " + "; ".join(
+                    f"{names.get(m, m)} cannot play {self.track_titles[trial.track]} ({why})"
+                    for m, why in failures.items()) + ". Uncheck it and create the test again.")
+        yield total, total, self.store.create_test(design)
 
     # --- rating ---------------------------------------------------------------------------------------------
 
-    def _trial_cells(self, test_id: str, design: Design, index: int) -> tuple[Cell, dict[str, Cell], dict[str, str]]:
+    def _trial_cells(self, design: Design, index: int) -> tuple[Cell, dict[str, Cell], dict[str, str]]:
         """(open reference, condition → cell, model → why it failed) of a trial, computed once."""
-        key = (test_id, index)
+        key = (design, index)
         with self._lock:
             if key in self._cells:
                 self._cells.move_to_end(key)
@@ -117,7 +120,7 @@ class ListeningTests:
 
     def _view(self, test_id: str, design: Design, presented: PresentedTrial, position: int, total: int) -> TrialView:
         trial = presented.trial
-        reference, cells, failures = self._trial_cells(test_id, design, trial.index)
+        reference, cells, failures = self._trial_cells(design, trial.index)
         track = self.builder.load_track(trial.track)
         row = ROW_BY_ID[trial.row]
         sr = track.sample_rate
