@@ -2,14 +2,14 @@
 
     python -m ui.listening_screenshots [--out docs] [--all-models]
 
-Starts app.py in this process with a fresh listening database, designs a test with the designer's defaults,
+Starts the app (app.py's engine, models and tracks) in this process with a fresh listening database, designs a test with the designer's defaults,
 and fills it with random scores from simulated raters (one of whom misses the hidden reference, to show
 post-screening): the results screenshot shows the view, not a finding. Needs Playwright and Debian's chromium.
 """
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import random
 import re
 import runpy
@@ -87,13 +87,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--all-models", action="store_true", help="every playable model (default: the embedded ones)")
     args = parser.parse_args(argv)
-    from ui.layout import launch_kwargs
+    from ui.layout import build_demo, launch_kwargs
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "listening.sqlite"
-        os.environ["LINCAE_LISTENING_DB"] = str(db)  # app.py reads its settings from the environment
         app = runpy.run_path(str(ROOT / "app.py"), run_name="app")
-        demo = app["demo"]
+        demo = build_demo(app["builder"], app["tracks"], dataclasses.replace(app["settings"], listening_db=db))
         demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(app["builder"].cells_dir))
         try:
             embedded_only = [m.display_name for m in app["builder"].model_infos() if m.available and not m.embedded
