@@ -4,13 +4,15 @@ slider is released, and the Analysis tab's first open.
     python benchmarks/bench_page.py [--runs 1] [--baseline REV] [--out benchmarks/results/page-<date>.json]
 
 Each run starts `python app.py` as a fresh process with an empty cache folder (a cold start: nothing
-computed, nothing on disk), on a free port, and drives the page with Playwright and Debian's Chromium:
+computed, nothing on disk) and `HF_HUB_OFFLINE=1` (the embedded models; the official ones say N/A at once), on a
+free port, and drives the page with Playwright and Debian's Chromium:
   - `cold_start_to_playable_s`: from spawning the process to every cell of the first track decoded in the
     browser (`window.lincaePlayer.loaded()`), i.e. the first moment any cell plays at once;
   - `server_ready_s`: from spawning to the server answering HTTP;
   - `mixer_after_release_s`: a vocals-gain slider dragged and released, until the mixer player holds the
     new mix for every model and its audio is decoded;
-  - `analysis_first_open_s`: a click on the Analysis tab until its metrics table and plots are shown.
+  - `analysis_metrics_shown_s`: a click on the Analysis tab until its metrics table shows a row;
+  - `analysis_first_open_s`: the same click until the metrics table and both plots are shown.
 With `--baseline REV` the same measurements run on the app as of git revision REV too (extracted to a
 temporary folder), alternating baseline and current run by run, so both see the same machine load.
 Results print as JSON (with the machine and its load).
@@ -42,6 +44,7 @@ MIXED = ("(f) => { const p = window.lincaePlayers && window.lincaePlayers.mixer;
          " const l = p.loaded(); return p.data.rows[1].formula === f && l.total > 0 && l.decoded === l.total"
          " && (document.querySelector('#lincae-mix-status')?.innerText || '').startsWith('Mixed'); }")
 MIX_READY = "(document.querySelector('#lincae-mix-status')?.innerText || '').startsWith('Mixed')"
+METRICS_SHOWN = "document.querySelectorAll('#lincae-metrics tbody tr').length > 0"
 ANALYSED = ("(document.querySelector('#lincae-analysis-status')?.innerText || '').startsWith('Analysed')"
             " && ['homogeneity', 'additivity'].every(p => document.querySelector(`#lincae-${p} img`))")
 
@@ -80,17 +83,21 @@ def drag_release(page, selector: str, fraction: float) -> None:
 
 
 def one_run(browser, timeout_s: float, app_dir: Path = ROOT) -> dict:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     port = free_port()
     cache = tempfile.mkdtemp(prefix="lincae-bench-cache-")
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "LINCAE_CACHE_DIR": cache, "GRADIO_ANALYTICS_ENABLED": "False"}
+           "LINCAE_CACHE_DIR": cache, "GRADIO_ANALYTICS_ENABLED": "False",
+           "HF_HUB_OFFLINE": "1"}  # the embedded models only: no download attempts (and their retries) in the timing
     url = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=app_dir, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    result: dict = {}
     try:
         wait_http(url, t0 + timeout_s)
-        result = {"server_ready_s": time.monotonic() - t0}
+        result["server_ready_s"] = time.monotonic() - t0
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         page.wait_for_function(PLAYABLE, timeout=timeout_s * 1000)
@@ -112,9 +119,14 @@ def one_run(browser, timeout_s: float, app_dir: Path = ROOT) -> dict:
 
         t2 = time.monotonic()
         page.get_by_role("tab", name="Analysis").click()
+        page.wait_for_function(METRICS_SHOWN, timeout=timeout_s * 1000)
+        result["analysis_metrics_shown_s"] = time.monotonic() - t2
         page.wait_for_function(ANALYSED, timeout=timeout_s * 1000)
         result["analysis_first_open_s"] = time.monotonic() - t2
         page.close()
+        return result
+    except PlaywrightTimeout as err:  # a wait that never ended is a result too: say which
+        result["timed_out"] = str(err).splitlines()[0]
         return result
     finally:
         proc.terminate()
@@ -153,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
                     report["runs"][name].append(one_run(browser, args.timeout, folder))
         finally:
             browser.close()
+            for name, folder in apps.items():
+                if folder != ROOT:
+                    shutil.rmtree(folder, ignore_errors=True)
     report["machine"]["load_average_after"] = os.getloadavg()
     text = json.dumps(report, indent=1)
     print(text)

@@ -115,6 +115,14 @@ def test_the_analysis_tab_shows_metrics_and_plots(page):
     assert "Separation SNR (dB)" in page.locator("#lincae-metrics").inner_text()
     for plot in ("#lincae-homogeneity", "#lincae-additivity", "#lincae-spectrogram"):
         wait_for(page, f"document.querySelector('{plot} img')?.naturalWidth > 0", timeout_ms=30_000)
+        # Nothing drawn over the figure (Gradio's label badge covered the title and the top axis numbers).
+        covering = page.evaluate("""(plot) => {
+            const img = document.querySelector(`${plot} img`).getBoundingClientRect();
+            return [...document.querySelectorAll(`${plot} [data-testid="block-label"]`)].filter(e => {
+                const b = e.getBoundingClientRect();
+                return b.width > 0 && b.left < img.right && b.right > img.left && b.top < img.bottom && b.bottom > img.top;
+            }).map(e => e.innerText); }""", plot)
+        assert covering == [], (plot, covering)
     assert page.get_by_text("Good: a flat line high up").count() == 1
     assert page.log.console_errors == []
 

@@ -90,15 +90,16 @@ def analysis_panel(builder: TableBuilder, track: gr.Dropdown, tab: gr.Tab) -> No
         gr.Markdown(METRICS_NOTE)
     with gr.Row():
         with gr.Column():
-            homogeneity = gr.Plot(label="Homogeneity", elem_id="lincae-homogeneity")
+            homogeneity = gr.Plot(label="Homogeneity", show_label=False, elem_id="lincae-homogeneity")
             gr.Markdown(analysis.HOMOGENEITY_GOOD)
         with gr.Column():
-            additivity = gr.Plot(label="Additivity", elem_id="lincae-additivity")
+            additivity = gr.Plot(label="Additivity", show_label=False, elem_id="lincae-additivity")
             gr.Markdown(analysis.ADDITIVITY_GOOD)
     with gr.Row():
         row = gr.Dropdown(MODEL_ROWS, value=DEFAULT_ROW, label="Cell: operation", elem_id="lincae-spec-row")
         model = gr.Dropdown([], label="Cell: model", elem_id="lincae-spec-model")
-    spectrogram = gr.Plot(label="Spectrogram of the cell beside its reference", elem_id="lincae-spectrogram")
+    spectrogram = gr.Plot(label="Spectrogram of the cell beside its reference", show_label=False,
+                          elem_id="lincae-spectrogram")
     gr.Markdown(analysis.SPECTROGRAM_GOOD)
 
     def model_choice(current: str | None) -> tuple[list[tuple[str, str]], str | None]:

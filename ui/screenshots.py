@@ -1,4 +1,5 @@
-"""Screenshots of the app for the docs: the page in light and dark, the latent mixer and the analysis view.
+"""Screenshots of the app for the docs: the page in light and dark (1400×900) and on a phone (390 px wide), the
+latent mixer and the analysis view.
 
     python -m ui.screenshots [--url http://127.0.0.1:7860] [--out docs]
 
@@ -32,8 +33,10 @@ def capture(url: str, out: Path, timeout_s: float = 600) -> list[Path]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                      args=CHROMIUM_ARGS)
-        for scheme in ("light", "dark"):
-            page = browser.new_page(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+        for scheme, name, viewport in (("light", "light", {"width": 1400, "height": 900}),
+                                       ("dark", "dark", {"width": 1400, "height": 900}),
+                                       ("light", "phone", {"width": 390, "height": 844})):
+            page = browser.new_page(color_scheme=scheme, viewport=viewport)
             page.goto(f"{url}/?__theme={scheme}")
             page.wait_for_function(READY, timeout=timeout_s * 1000)
             page.wait_for_function(DECODED, timeout=60_000)
@@ -42,11 +45,11 @@ def capture(url: str, out: Path, timeout_s: float = 600) -> list[Path]:
             model = linear.first.get_attribute("data-model") if linear.count() else None
             cell = page.locator(f'#lincae-player td[data-row="sep_vocals"][data-model="{model}"]' if model
                                 else '#lincae-player td[data-row="sep_vocals"][role="button"]').first
-            if cell.count():
+            if cell.count() and name != "phone":
                 cell.click()
                 page.wait_for_timeout(1200)
-            path = out / f"screenshot-{scheme}.png"
-            page.screenshot(path=str(path), full_page=True)
+            path = out / f"screenshot-{name}.png"
+            page.screenshot(path=str(path), full_page=name != "phone")
             paths.append(path)
             page.close()
         paths += capture_views(browser, url, out, timeout_s)
