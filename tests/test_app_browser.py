@@ -1,4 +1,4 @@
-"""The whole page in a real browser: layout, computed tables, N/A columns, switching track."""
+"""The whole page in a real browser: layout, computed tables, the column of models that cannot play, switching track."""
 from __future__ import annotations
 
 from browser import chromium, open_page, served, state, wait_for  # noqa: I001
@@ -53,10 +53,10 @@ def test_table_has_every_row_for_every_model_that_runs(page):
 
 
 @pytest.mark.parametrize("model,reason", [("gated", "needs an HF token"), ("offline", "weights not reachable offline")])
-def test_models_that_cannot_run_show_na_with_the_reason(page, model, reason):
-    cells = page.locator(f'#lincae-player td[data-model="{model}"]')
-    assert cells.count() == len(ROWS)
-    assert cells.first.inner_text() == "N/A" and cells.first.get_attribute("title") == reason
+def test_models_that_cannot_run_are_folded_into_one_column_with_the_reason(page, model, reason):
+    assert page.locator(f'#lincae-player td.lc-cell[data-model="{model}"]').count() == 0
+    folded = page.locator(f'#lincae-player td.lc-folded li[data-model="{model}"]')
+    assert folded.inner_text() == f"{model.title()}\n{reason}"
     assert "Not on this server: Gated and Offline" in page.locator("#lincae-status").inner_text()
 
 

@@ -1,4 +1,4 @@
-"""app.py as a new user runs it: offline, bundled tracks, the embedded models, the official ones listed as N/A."""
+"""app.py as a new user runs it: offline, bundled tracks, the embedded models, the official ones listed as not playable."""
 from __future__ import annotations
 
 from browser import chromium, open_page, served, state, wait_for  # noqa: I001
@@ -60,8 +60,8 @@ def test_the_page_plays_the_embedded_models_offline(app):
         assert page.locator('#lincae-player td.lc-cell[role="button"]').count() == len(ROWS) * len(EMBEDDED)
         unavailable = [m.name for m in builder.model_infos() if not m.available]
         for name in unavailable:
-            na = page.locator(f'#lincae-player td[data-model="{name}"]').first
-            assert na.inner_text() == "N/A" and na.get_attribute("title")
+            folded = page.locator(f'#lincae-player td.lc-folded li[data-model="{name}"]')
+            assert folded.locator(".lc-folded-reason").inner_text() and folded.get_attribute("title")
         page.locator('#lincae-player td[data-row="sep_vocals"][data-model="demo-lincae"]').click()
         wait_for(page, "window.lincaePlayer.state().playing && window.lincaePlayer.state().position > 0.2")
         assert state(page)["model"] == "demo-lincae"

@@ -79,12 +79,27 @@ def test_a_link_to_the_default_track_selects_without_switching(open_link):
     assert state(page)["model"] == "linear"
 
 
-@pytest.mark.parametrize("query", ["?track=nope&model=linear&row=ae_mix", "?track=t1&model=linear&row=nope", "?x=1"])
-def test_a_broken_link_opens_the_page_as_usual(open_link, query):
+@pytest.mark.parametrize("query,notice", [
+    ("?track=nope&model=linear&row=ae_mix", "This link points to a track this page does not have (nope)."),
+    ("?track=upload-0123456789ab&model=linear&row=ae_mix", "This link points to an uploaded track."),
+    ("?track=t1&model=linear&row=nope", "This link points to a row the table does not have (nope)."),
+    ("?track=t1&model=nope&row=ae_mix", "This link points to a model this page does not have (nope)."),
+    ("?track=t1&model=gated&row=sep_vocals",
+     "The linked cell (Separated Vocals · Gated) cannot play here: needs an HF token."),
+    ("?x=1", None),
+])
+def test_a_link_that_cannot_open_its_cell_opens_the_page_as_usual_and_says_why(open_link, query, notice):
     page = open_link(query)
     wait_for(page, "window.lincaePlayer.data?.track.id === 't1'")
     page.wait_for_timeout(300)
     assert state(page)["row"] is None and selected_cells(page) == []
+    shown = page.locator("#lincae-player .lc-notice")
+    if notice is None:
+        assert shown.is_hidden()
+    else:
+        assert shown.is_visible() and shown.inner_text().startswith(notice)
+        shown.get_by_role("button", name="Dismiss").click()
+        assert shown.is_hidden()
     assert page.log.console_errors == []
 
 

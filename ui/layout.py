@@ -88,7 +88,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             yield None, "No track selected."
             return
         for update in builder.updates(track_id, progress):
-            yield deeplink.selected(update.value, track_id, request), update.status
+            yield deeplink.selected(update.value, track_id, request, [c[1] for c in choices]), update.status
 
     def open_page(track_id: str | None, request: gr.Request, progress=gr.Progress()):
         """A deep link switches the selector to its track (whose change event shows it); else show this one."""

@@ -32,6 +32,17 @@ def file_url(path: str | Path) -> str:
     return "gradio_api/file=" + quote(str(Path(path).resolve()))
 
 
+ORIGINS = {"consistency-ae": "the paper's model", "oobleck": "non-linear reference"}
+"""What the header says under a model's name, by family; embedded models say which recipe trained them."""
+
+
+def origin(m: ModelInfo) -> str | None:
+    """Where a model comes from, in a few words for its column header (None: say nothing)."""
+    if m.embedded:
+        return "trained here, paper's recipe" if m.linear else "trained here, baseline recipe"
+    return ORIGINS.get(m.family)
+
+
 def _cell(cell: Cell) -> dict:
     return {"url": file_url(cell.path), "peaks": list(cell.peaks), "gain": cell.gain, "peak": cell.peak}
 
@@ -46,11 +57,12 @@ def player_value(
     reference: Mapping[str, Cell],
     sample_rate: int = 44100,
     rows: Sequence[Row] = ROWS,
+    try_first: str | None = None,
 ) -> str:
     """The player's JSON value. Models without cells yet show as "computing"; unavailable ones as N/A.
 
     `cells[row][model]` holds the model rows, `reference[row]` the original audio of the reference rows
-    (its `gt_mix` entry also gives the mix waveform).
+    (its `gt_mix` entry also gives the mix waveform). `try_first`: the row the table points visitors to.
     """
     return json.dumps(
         {
@@ -64,6 +76,7 @@ def player_value(
                 {
                     "name": m.name,
                     "display_name": m.display_name,
+                    "origin": origin(m),
                     "linear": m.linear,
                     "embedded": m.embedded,
                     "available": m.available,
@@ -77,6 +90,7 @@ def player_value(
             },
             "reference": {row: _cell(c) for row, c in reference.items()},
             "mix_peaks": list(reference["gt_mix"].peaks) if "gt_mix" in reference else [],
+            "try_first": try_first,
         },
         ensure_ascii=False,
     )
@@ -94,6 +108,13 @@ def with_selection(value: str, row: str, model: str) -> str:
     """The player value with `select: {row, model}`: the player selects that cell (without playing it)."""
     data = json.loads(value)
     data["select"] = {"row": row, "model": model}
+    return json.dumps(data, ensure_ascii=False)
+
+
+def with_notice(value: str, text: str) -> str:
+    """The player value with `notice`: a message the player shows above the table until the track changes."""
+    data = json.loads(value)
+    data["notice"] = text
     return json.dumps(data, ensure_ascii=False)
 
 

@@ -194,7 +194,8 @@ class _TableBuild:
     def update(self, status: str, done: bool = False) -> TableUpdate:
         t = self.track
         value = player_value(track_id=t.id, title=t.title, duration=t.duration, models=self.models(),
-                             cells=self.cells, reference=self.reference, sample_rate=t.sample_rate)
+                             cells=self.cells, reference=self.reference, sample_rate=t.sample_rate,
+                             try_first=TRY_FIRST.id)
         return TableUpdate(value, status, done)
 
 

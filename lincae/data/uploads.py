@@ -35,6 +35,7 @@ from lincae.limits import INPUT_PEAK_LIMIT, INPUT_PEAK_WARNING
 from lincae.rows import STEMS
 from lincae.settings import DEFAULT_MAX_SECONDS, ENVIRONMENT, MIN_SECONDS
 
+ID_PREFIX = "upload-"  # every uploaded track's id starts with it
 SILENCE_PEAK = 1e-5  # −100 dBFS: below this a file counts as silent
 LENGTH_TOLERANCE_S = 0.05  # files shorter than the longest by more than this get a warning (they are padded anyway)
 MIXTURE = "mixture"
@@ -287,7 +288,7 @@ def build_track(
     # audio under different names get different tracks, never each other's titles.
     identity = hashlib.sha256(json.dumps([Track("", "", stems).content_hash, title, meta]).encode()).hexdigest()
     track = Track(
-        id=f"upload-{identity[:12]}",
+        id=f"{ID_PREFIX}{identity[:12]}",
         title=title,
         stems=stems,
         source=f"uploaded files: {files_used}",

@@ -185,5 +185,15 @@
     return true;
   };
 
+  /** One listener for the page: a key goes to the player that owns it, if any. */
+  kit.listenForKeys = function listenForKeys(players) {
+    if (kit.listening) return;
+    kit.listening = true;
+    document.addEventListener("keydown", (ev) => {
+      const player = Object.values(players).find((p) => p.data && kit.ownsKey(p, ev));
+      if (player && kit.handleKey(player, ev)) ev.preventDefault();
+    });
+  };
+
   kit.Controls = Controls;
 })((window.lincaePlayerKit = window.lincaePlayerKit || {}));

@@ -74,7 +74,9 @@
         text: "Click a cell to play, again to pause. Keys, once you have clicked in the player: Space play/pause · " +
           "←/→ seek · ↑/↓ row · 1–9 model · S stop.",
       });
-      this.root.append(warning, this.controls.element, this.waves.element, this.table.element, help);
+      this.notice = h("p", { class: "lc-notice", role: "status", hidden: true });
+      this.noticesShown = new Set(); // a notice (a broken deep link) is shown once per page
+      this.root.append(warning, this.notice, this.controls.element, this.waves.element, this.table.element, help);
     }
 
     dispose() {
@@ -108,7 +110,9 @@
         this.row = null;
         this.model = null;
         this.audio.clear();
+        this.notice.hidden = true;
       }
+      this.showNotice(data && data.notice);
       const focused = document.activeElement;
       const focusedCell = focused && this.root.contains(focused) && focused.matches("td.lc-cell")
         ? [focused.dataset.row, focused.dataset.model] : null;
@@ -136,6 +140,15 @@
       if (!this.urlFor(row, model)) return; // still computing: try again with the next value
       this.focusCell(row, model, true);
       this.linkedCell = null;
+    }
+
+    showNotice(text) {
+      if (!text || this.noticesShown.has(text)) return;
+      this.noticesShown.add(text);
+      const dismiss = h("button", { type: "button", class: "lc-notice-close", text: "Dismiss" });
+      dismiss.addEventListener("click", () => (this.notice.hidden = true));
+      this.notice.replaceChildren(h("span", { text }), " ", dismiss);
+      this.notice.hidden = false;
     }
 
     /** A deep link's `select` picks the cell when nothing is selected yet (a new track). */
@@ -321,7 +334,7 @@
     }
 
     selectModel(index) {
-      const m = this.data && this.data.models[index];
+      const m = this.data && this.data.models.filter((model) => model.available)[index];
       if (!m) return;
       const row = this.row || this.data.rows[0].id;
       if (this.urlFor(row, m.name)) this.select(row, m.name);
@@ -377,14 +390,7 @@
     }
   }
 
-  // One listener for the page: the key goes to the player that owns it (see controls.js), if any.
-  if (!window.lincaePlayerKeys) {
-    window.lincaePlayerKeys = true;
-    document.addEventListener("keydown", (ev) => {
-      const player = Object.values(players).find((p) => p.data && kit.ownsKey(p, ev));
-      if (player && kit.handleKey(player, ev)) ev.preventDefault();
-    });
-  }
+  kit.listenForKeys(players);
 
   window.lincaeMountPlayer = function (element, props, watch, options) {
     const opts = { name: "table", links: false, ...(options || {}) };

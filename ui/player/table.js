@@ -7,6 +7,11 @@
 
   const h = kit.h;
 
+  /** A registry reason without its how-to for owners ("weights not reachable offline (set …)" → the first part). */
+  function plainReason(reason) {
+    return (reason || "not available").split(" (")[0];
+  }
+
   class TableView {
     /** `hooks`: urlFor(row, model), isLoaded(url), activate(row, model) for a click or Enter on a cell. */
     constructor(hooks) {
@@ -15,30 +20,41 @@
       this.data = null;
     }
 
+    /** Playable models get a column each; the others share one compact column that says why, without hover. */
     render(data) {
       this.data = data;
       if (!data) {
         this.element.replaceChildren(h("p", { class: "lc-empty", text: "No track loaded." }));
         return;
       }
+      const shown = data.models.filter((m) => m.available);
+      const folded = data.models.filter((m) => !m.available);
       const head = h("tr", {}, h("th", { scope: "col", class: "lc-op", text: "Operation" }));
-      data.models.forEach((m, i) => head.append(this.renderHeader(m, i)));
-      const body = h("tbody");
-      for (const row of data.rows) {
-        const tr = h(
-          "tr",
-          { "data-row": row.id, class: row.reference ? "lc-reference" : "" },
-          h(
-            "th",
-            { scope: "row", class: "lc-op", title: row.formula },
-            h("span", { class: "lc-row-label", text: row.label }),
-            h("span", { class: "lc-formula", text: row.formula }),
-          ),
-        );
-        for (const m of data.models) tr.append(this.renderCell(row, m));
-        body.append(tr);
+      shown.forEach((m, i) => head.append(this.renderHeader(m, i)));
+      if (folded.length) {
+        head.append(h("th", { scope: "col", class: "lc-folded-head", text: "Not playable here" }));
       }
+      const body = h("tbody");
+      data.rows.forEach((row, i) => {
+        const tr = h("tr", { "data-row": row.id, class: row.reference ? "lc-reference" : "" }, this.renderRowHead(row));
+        for (const m of shown) tr.append(this.renderCell(row, m));
+        if (folded.length && i === 0) tr.append(this.renderFolded(folded, data.rows.length));
+        body.append(tr);
+      });
       this.element.replaceChildren(h("table", { class: "lc-table" }, h("thead", {}, head), body));
+    }
+
+    renderRowHead(row) {
+      const th = h(
+        "th",
+        { scope: "row", class: "lc-op", title: row.formula },
+        h("span", { class: "lc-row-label", text: row.label }),
+      );
+      if (this.data.try_first === row.id) {
+        th.append(h("span", { class: "lc-try", text: "try this first" }));
+      }
+      th.append(h("span", { class: "lc-formula", text: row.formula }));
+      return th;
     }
 
     renderHeader(m, i) {
@@ -46,23 +62,34 @@
         "th",
         {
           scope: "col",
-          class: `lc-model${m.linear ? " lc-linear" : ""}${m.available ? "" : " lc-unavailable"}`,
+          class: `lc-model${m.linear ? " lc-linear" : ""}`,
           "data-model": m.name,
-          title: m.available ? m.description || m.display_name : `Not available: ${m.reason}`,
+          title: m.description || m.display_name,
         },
-        h("span", { class: "lc-model-name", text: m.display_name }),
+        h("span", { class: "lc-model-name", text: m.display_name.split(" (")[0] }),
+        m.origin ? h("span", { class: "lc-origin", text: m.origin }) : null,
       );
-      if (m.linear) th.append(h("span", { class: "lc-badge", text: "ours", title: "trained for a linear latent space" }));
-      if (m.embedded) th.append(h("span", { class: "lc-badge lc-embedded", text: "embedded", title: "small model bundled with this app" }));
+      if (m.linear) th.append(h("span", { class: "lc-badge", text: "linear", title: "trained for a linear latent space" }));
       if (i < 9) th.append(h("kbd", { text: String(i + 1), title: `Key ${i + 1}` }));
       return th;
     }
 
+    /** One cell spanning every row: each model that cannot play here, and why, in plain words. */
+    renderFolded(models, rows) {
+      const list = h("ul", { class: "lc-folded-list" });
+      for (const m of models) {
+        list.append(h(
+          "li",
+          { "data-model": m.name, title: m.reason || "" },
+          h("span", { class: "lc-folded-name", text: m.display_name.split(" (")[0] }),
+          h("span", { class: "lc-folded-reason", text: plainReason(m.reason) }),
+        ));
+      }
+      return h("td", { class: "lc-folded", rowspan: rows }, list);
+    }
+
     renderCell(row, model) {
       const attrs = { class: "lc-cell", "data-row": row.id, "data-model": model.name };
-      if (!model.available) {
-        return h("td", { ...attrs, class: "lc-cell lc-na", "aria-disabled": "true", title: model.reason || "not available" }, "N/A");
-      }
       if (!this.hooks.urlFor(row.id, model.name)) {
         return h("td", { ...attrs, class: "lc-cell lc-pending", "aria-busy": "true", title: "computing…" }, "…");
       }
