@@ -15,6 +15,7 @@ import pytest
 from lincae import registry
 from lincae.data.library import TrackInfo
 from lincae.engine import Engine
+from lincae.limits import COEFFICIENT_LIMIT
 from lincae.rows import STEMS
 from offline import go_offline
 from test_app import make_track
@@ -24,7 +25,6 @@ from ui.tables import TableBuilder
 CEILING = 10 ** (-1 / 20)  # −1 dBFS
 BASELINE = "demo-ae"
 MIXER = "window.lincaePlayers.mixer"
-FALLBACK_SCALE = 1000.0  # used while the scale box states no maximum of its own
 pytestmark = pytest.mark.skipif(not (registry.EMBEDDED_DIR / f"{BASELINE}.pt").is_file(),
                                 reason="the embedded baseline checkpoint is not in assets/models")
 
@@ -55,7 +55,8 @@ def loudest_mix(page) -> float:
         gain = float(box.get_attribute("max"))
         box.fill(f"{gain:g}")
     scale_box = page.locator("#lincae-mix-scale input")
-    scale = float(scale_box.get_attribute("max") or FALLBACK_SCALE)
+    # The largest scale the mixer accepts: its own maximum, or what keeps every coefficient within the limit.
+    scale = float(scale_box.get_attribute("max") or COEFFICIENT_LIMIT / gain)
     scale_box.fill(f"{scale:g}")
     page.locator("#lincae-mix-button").click()
     wait_for(page, f"{MIXER}.data.rows[1].formula.includes(arg) && "

@@ -82,7 +82,7 @@ def test_an_error_is_shown_the_files_stay_and_a_good_upload_plays(browser_and_ur
     assert page.evaluate("() => window.lincaePlayer.data.track.title") == "My stems (0–0.8 s)"
     assert note.inner_text().startswith("✔ Added") and "not an audio file" not in note.inner_text()
     assert page.locator("#lincae-upload-title input, #lincae-upload-title textarea").input_value() == ""
-    broken = page.locator('td.lc-folded li[data-model="broken"]')
+    broken = page.locator('#lincae-player td.lc-folded li[data-model="broken"]')
     assert "decoder exploded" in broken.get_attribute("title")
 
     download = page.locator("#lincae-player a.lc-download")
