@@ -142,3 +142,43 @@ def spectral_snr(ref, est, n_fft: int = 2048) -> float:
     r, e = _pair(ref, est)
     mr, me = stft_magnitude(r, n_fft, n_fft // 4), stft_magnitude(e, n_fft, n_fft // 4)
     return _db(np.sum(mr**2), np.sum((mr - me) ** 2))
+
+
+def log_mel_db(ref, est, sample_rate: int, n_fft: int = 2048, n_mels: int = 128, range_db: float = 80.0) -> float:
+    """Mean |difference| of log-mel magnitudes in dB (hop n_fft // 4). Both spectrograms are floored at
+    `range_db` below the reference's loudest mel bin, so inaudibly quiet bins count as equal."""
+    r, e = _pair(ref, est)
+    fb = mel_filterbank(sample_rate, n_fft, n_mels)
+    mr, me = stft_magnitude(r, n_fft, n_fft // 4) @ fb.T, stft_magnitude(e, n_fft, n_fft // 4) @ fb.T
+    floor = max(float(mr.max()), EPS) * 10 ** (-range_db / 20)
+    return float(np.mean(np.abs(20 * np.log10(np.maximum(mr, floor)) - 20 * np.log10(np.maximum(me, floor)))))
+
+
+def third_octave_edges(low: float = 44.2, high: float = 22050.0) -> np.ndarray:
+    """Band edges a third of an octave apart from `low`; the last band ends at `high`."""
+    count = int(np.ceil(3 * np.log2(high / low)))
+    return np.minimum(low * 2.0 ** (np.arange(count + 1) / 3), high)
+
+
+def band_snrs(ref, est, sample_rate: int, n_fft: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(band edges [n + 1], magnitude SNR per third-octave band in dB [n], band energy share [n])."""
+    r, e = _pair(ref, est)
+    mr, me = stft_magnitude(r, n_fft, n_fft // 4), stft_magnitude(e, n_fft, n_fft // 4)
+    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
+    edges = third_octave_edges(high=sample_rate / 2)
+    band = np.digitize(freqs, edges) - 1  # −1 below the first edge, n above the last
+    signal = np.array([np.sum(mr[:, band == i] ** 2) for i in range(len(edges) - 1)])
+    noise = np.array([np.sum((mr - me)[:, band == i] ** 2) for i in range(len(edges) - 1)])
+    snrs = 10 * np.log10((signal + EPS) / (noise + EPS))
+    return edges, snrs, signal / max(float(np.sum(mr**2)), EPS)
+
+
+def bandwidth(ref, est, sample_rate: int, threshold_db: float = 6.0, min_share: float = 1e-6) -> float:
+    """The 6 dB band-SNR bandwidth in Hz: the upper edge of the last third-octave band before the first band
+    (from low to high, among bands holding at least `min_share` of the reference's energy) whose magnitude SNR is
+    below `threshold_db`; the top edge when none is."""
+    edges, snrs, share = band_snrs(ref, est, sample_rate)
+    for i, (value, part) in enumerate(zip(snrs, share)):
+        if part >= min_share and value < threshold_db:
+            return float(edges[i])
+    return float(edges[-1])

@@ -17,11 +17,17 @@ import numpy as np
 from lincae import metrics
 from lincae.data.track import Track
 from lincae.engine import Engine
-from lincae.rows import SCALES, scale_row_id
+from lincae.rows import ROWS, SCALES, scale_row_id
 
-SEPARATED_WITH_ORIGIN = "sep_vocals_origin"
-"""Audio beside the table rows: Dec(z_mix − z_accomp + Enc(silence)), the separation with origin correction."""
-SEPARATION = {"mix": 1.0, "accomp": -1.0}
+
+def with_origin(row: str) -> str:
+    """Id of a row's origin-corrected audio: its latent plus Enc(silence)·(1 − Σ coefficients)."""
+    return f"{row}_origin"
+
+
+ORIGIN_ROWS: tuple[str, ...] = tuple(r.id for r in ROWS if not r.reference and sum(r.latent.values()) != 1)
+"""Rows whose latent coefficients do not sum to 1: origin correction changes them (decoded beside the table)."""
+SEPARATED_WITH_ORIGIN = with_origin("sep_vocals")
 
 Audio = Mapping[str, np.ndarray]  # row id (and SEPARATED_WITH_ORIGIN) → decoded audio
 
@@ -81,12 +87,26 @@ METRICS: tuple[Metric, ...] = (
            "SNR of STFT magnitudes, Dec(z_mix − z_accomp) vs the vocals: the separation as heard.",
            lambda t, y: metrics.spectral_snr(_vocals(t), y["sep_vocals"])),
     *(_homogeneity(a) for a in SCALES),
+    Metric("recon_log_mel_db", "Recon. log-mel distance (dB)", False,
+           "Mean |difference| of log-mel spectra, Dec(Enc(mix)) vs the mix: below 2 dB is close, above 6 dB poor.",
+           lambda t, y: metrics.log_mel_db(t.mix, y["ae_mix"], t.sample_rate)),
+    Metric("recon_bandwidth_khz", "Recon. bandwidth (kHz)", True,
+           "Highest frequency below which every third-octave band keeps a magnitude SNR ≥ 6 dB: 5 kHz+ is full.",
+           lambda t, y: metrics.bandwidth(t.mix, y["ae_mix"], t.sample_rate) / 1000),
+    Metric("additivity_origin_snr", "Additivity + origin (dB)", True,
+           "As additivity, with Enc(silence)·(1 − 4) added to the latent sum: a latent origin away from 0 no "
+           "longer counts.",
+           lambda t, y: metrics.snr(y["ae_mix"], y[with_origin("additivity")])),
+    Metric("homogeneity_origin_worst", "Homogeneity + origin, worst (dB)", True,
+           "Worst table gain a of Dec(a·z_vocals + (1 − a)·Enc(silence)) vs a·Dec(z_vocals): above 15 dB scales "
+           "like a gain.",
+           lambda t, y: min(metrics.snr(y[with_origin(scale_row_id(a))], a * y["ae_vocals"]) for a in SCALES)),
 )
 METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
 
 
 def score(track: Track, audio: Audio, deterministic: bool) -> dict[str, float]:
-    """Every metric of `METRICS` (NaN where undefined) from a table's rows and `SEPARATED_WITH_ORIGIN`."""
+    """Every metric of `METRICS` (NaN where undefined) from a table's rows and their `with_origin` versions."""
     return {m.key: math.nan if m.deterministic_only and not deterministic else float(m.compute(track, audio))
             for m in METRICS}
 
@@ -94,5 +114,6 @@ def score(track: Track, audio: Audio, deterministic: bool) -> dict[str, float]:
 def table_metrics(engine: Engine, track: Track, model: str, seed: int = 0) -> dict[str, float]:
     """`score` of `model`'s table on `track` decoded with `seed` (computed by the engine, or from its cache)."""
     table = engine.track_table(track, model, seed=seed)
-    separated = engine.decode_combination(track, model, SEPARATION, seed=seed, origin_correction=True)
-    return score(track, {**table, SEPARATED_WITH_ORIGIN: separated}, engine.model(model).deterministic)
+    corrected = {with_origin(r.id): engine.decode_combination(track, model, r.latent, seed=seed, origin_correction=True)
+                 for r in ROWS if r.id in ORIGIN_ROWS}
+    return score(track, {**table, **corrected}, engine.model(model).deterministic)

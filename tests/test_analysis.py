@@ -64,6 +64,8 @@ def test_an_exactly_linear_model_scores_high_everywhere(engine):
     assert m["recon_spectral_snr"] > 60 and m["recon_si_sdr"] > 60
     assert m["recon_mrstft"] < 1e-3 and m["recon_mel"] < 1e-3
     assert m["additivity_snr"] > 60 and m["separation_snr"] > 60
+    assert m["additivity_origin_snr"] > 60 and m["homogeneity_origin_worst"] > 60
+    assert m["recon_log_mel_db"] < 1e-3 and m["recon_bandwidth_khz"] == pytest.approx(make_track().sample_rate / 2000)
     assert all(v > 60 for v in result.homogeneity.values())
     assert sorted(result.homogeneity) == sorted(CURVE_GAINS)
     for latent_sum, encoded_sum in result.additivity.values():
@@ -101,6 +103,8 @@ def test_origin_correction_repairs_separation_for_an_offset_encoder(engine):
     result = analyse(engine, make_track(), "offset")
     assert result.metrics["separation_snr"] < 20
     assert result.metrics["separation_origin_snr"] > 60
+    assert result.metrics["additivity_snr"] < 20 and result.metrics["additivity_origin_snr"] > 60
+    assert result.metrics["homogeneity_0_1"] < 20 and result.metrics["homogeneity_origin_worst"] > 60
 
 
 def test_table_columns_and_curve_agree(engine):

@@ -77,3 +77,23 @@ def test_inputs_must_be_mono_and_of_equal_length():
         M.snr(np.ones((2, 5)), np.ones((2, 5)))
     with pytest.raises(ValueError):
         M.mrstft(np.ones(3000), np.ones(3001))
+
+
+def test_log_mel_db_of_a_known_gain_and_floor(x):
+    assert M.log_mel_db(x, 0.5 * x, SR) == pytest.approx(20 * math.log10(2), abs=1e-6)
+    assert M.log_mel_db(x, x, SR) == 0.0
+    # silence sits at the floor, 80 dB below the loudest mel bin: at most 80 dB away
+    assert 0 < M.log_mel_db(x, np.zeros_like(x), SR) <= 80
+
+
+def test_bandwidth_is_where_the_band_snr_first_drops_below_6_db():
+    rng = np.random.default_rng(6)
+    noise = rng.standard_normal(SR)
+    spectrum = np.fft.rfft(noise)
+    freqs = np.fft.rfftfreq(SR, 1 / SR)
+    lowpassed = np.fft.irfft(np.where(freqs < 3000, spectrum, 0), SR)
+    edges, snrs, share = M.band_snrs(noise, lowpassed, SR)
+    assert share.sum() == pytest.approx(1.0, abs=0.01)
+    width = M.bandwidth(noise, lowpassed, SR)
+    assert width in edges and 2000 < width <= 3000  # the band holding 3 kHz is cut
+    assert M.bandwidth(noise, noise, SR) == SR / 2

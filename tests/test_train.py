@@ -70,17 +70,29 @@ def test_baseline_encodes_the_mixture_itself_and_never_scales():
     np.testing.assert_allclose(target[2].numpy(), b.x[2])
 
 
-def test_gain_annealing_holds_then_shrinks_to_one():
-    recipe = Recipe(linear=True, anneal_gains=True)
-    assert recipe.gain_bounds(0.1) == (0.0, 3.0)
-    lo, hi = recipe.gain_bounds(0.55)
+def test_gain_annealing_holds_then_shrinks_to_one_at_explicit_steps():
+    recipe = Recipe(linear=True, anneal_steps=(200, 900))
+    assert recipe.gain_bounds(100) == (0.0, 3.0)
+    lo, hi = recipe.gain_bounds(550)
     assert 0.0 < lo < 1.0 < hi < 3.0
-    assert recipe.gain_bounds(0.95) == pytest.approx((1.0, 1.0))
-    assert Recipe(linear=True).gain_bounds(0.95) == (0.0, 3.0)
+    assert recipe.gain_bounds(950) == pytest.approx((1.0, 1.0))
+    assert Recipe(linear=True).gain_bounds(950) == (0.0, 3.0)
+
+
+def test_gain_schedule_does_not_depend_on_the_run_length():
+    """A run resumed with a larger step budget draws the same gains at the same step."""
+    recipe = Recipe(linear=True, anneal_steps=(2, 6))
+    short = draw_plan(64, recipe, 4, np.random.default_rng(7))
+    extended = draw_plan(64, recipe, 4, np.random.default_rng(7))
+    np.testing.assert_array_equal(short.gain, extended.gain)
+    import lincae.train.__main__ as train
+    args = train.parse_args(["--name", "x", "--linear", "--anneal-steps", "2", "6", "--steps", "10"])
+    assert train._recipe(args) == train._recipe(train.parse_args(
+        ["--name", "x", "--linear", "--anneal-steps", "2", "6", "--steps", "99"]))
 
 
 def test_plan_draws_match_the_recipe_probabilities():
-    plan = draw_plan(4000, Recipe(linear=True), 0.0, np.random.default_rng(0))
+    plan = draw_plan(4000, Recipe(linear=True), 0, np.random.default_rng(0))
     assert abs(np.mean(plan.partner != NONE) - 0.5) < 0.03
     assert abs(np.mean(plan.partner == SUBTRACT) - 0.5 * 0.6 * 0.5) < 0.03
     assert abs(np.mean(~np.isnan(plan.gain)) - 0.8) < 0.03
@@ -126,17 +138,46 @@ def test_a_few_steps_reduce_the_loss():
     assert losses[-1] < 0.8 * losses[0]
 
 
-def test_training_runs_resumes_and_continues_from_a_shipped_checkpoint(tmp_path, monkeypatch):
+def test_recordings_and_levels_enter_the_batch_with_their_complement():
+    pool = np.zeros((1, 4, 5000), np.float32)
+    recordings = [np.full(300, 0.5, np.float32), np.full(8000, 0.25, np.float32)]
+    batch = sample_batch(pool, 16, 1000, np.random.default_rng(3), recordings, 1.0, (-20.0, -20.0))
+    for x, comp in zip(batch.x, batch.complement):
+        levels = {round(float(v), 4) for v in np.concatenate([x, comp]) if v}
+        assert levels <= {0.05, 0.025}  # 0.5 and 0.25 at −20 dB
+        assert np.count_nonzero(x) in (300, 1000) and np.count_nonzero(comp) in (300, 1000)
+
+
+def test_reserved_recordings_are_left_out(tmp_path):
+    import soundfile as sf
+    from lincae.train.data import RESERVED_RECORDINGS, recording_pool
+    for name in ("kept", RESERVED_RECORDINGS[0]):
+        sf.write(tmp_path / f"{name}.flac", np.full(100, 0.1, np.float32), 44100)
+    assert len(recording_pool(tmp_path)) == 1
+    assert recording_pool(tmp_path / "absent") == []
+
+
+def test_log_mel_term_counts_quiet_treble_that_energy_terms_ignore():
+    t = torch.arange(8192) / 44100
+    target = torch.sin(2 * torch.pi * 200 * t)[None] + 1e-3 * torch.sin(2 * torch.pi * 9000 * t)[None]
+    no_treble = torch.sin(2 * torch.pi * 200 * t)[None]
+    energy_only = reconstruction_loss(no_treble, target)
+    assert energy_only < 0.01
+    assert reconstruction_loss(no_treble, target, mel_weight=1.0) > 3 * energy_only
+
+
+def test_training_runs_resumes_and_refuses_another_recipe(tmp_path, monkeypatch):
     import lincae.train.__main__ as train
     from lincae.models.spectral_ae import read_info
 
     pool = np.random.default_rng(0).standard_normal((2, 4, 44100)).astype(np.float32) * 0.1
     monkeypatch.setattr(train, "song_pool", lambda *a, **k: pool)
-    common = ["--batch", "2", "--clip-seconds", "0.2", "--runs", str(tmp_path), "--save-every", "1"]
+    common = ["--batch", "2", "--clip-seconds", "0.2", "--runs", str(tmp_path), "--save-every", "1",
+              "--recording-share", "0", "--anneal-steps", "1", "4"]
     shipped = tmp_path / "shipped.pt"
     train.main(["--name", "a", "--linear", "--steps", "2", "--export", str(shipped), *common])
     assert read_info(shipped)["steps"] == 2
     train.main(["--name", "a", "--linear", "--steps", "3", *common])  # resumes from runs/a/state.pt
     assert torch.load(tmp_path / "a" / "state.pt", weights_only=False)["step"] == 3
-    train.main(["--name", "b", "--linear", "--steps", "3", "--init-from", str(shipped), *common])
-    assert torch.load(tmp_path / "b" / "state.pt", weights_only=False)["step"] == 3
+    with pytest.raises(SystemExit, match="recipe"):
+        train.main(["--name", "a", "--steps", "4", *common])  # the baseline recipe cannot continue a linear run

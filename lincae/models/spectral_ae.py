@@ -1,11 +1,16 @@
 """The embedded demo-scale autoencoder: a deterministic MDCT-domain convolutional autoencoder.
 
-Encoder: MDCT (sine window, hop 256: critically sampled, 256 real coefficients per frame) → magnitude-compressed
-coefficients → 1-D convolutions over frames → 16 latent channels per frame (256 samples → 16 values: 16×
-compression). Decoder: 1-D convolutions → 256 MDCT coefficients in linear amplitude → inverse MDCT. Any set of
-coefficients is a valid signal (time-domain aliasing cancels), so the decoder never fights phase consistency
-between overlapping frames. Residual blocks are pre-norm (per-frame layer norm on the branch, scale kept on the
-skip path), a standard design that is not linear by construction: linearity has to be learnt.
+Front end (the same for every model of this kind): MDCT (sine window, hop 256: critically sampled, 256 real
+coefficients per frame), then the magnitude compression of the paper's models, 0.34·|c|^p with the sign kept; the
+decoder's output is expanded by the exact inverse before the inverse MDCT. The exponent p starts at the paper's
+0.65 and is trained with the rest. The compression makes the quiet treble count in every layer and in the loss; it
+also makes the model non-linear in the audio (a latent scaled by a decodes to a^(1/p) times the audio): a model
+trained to be linear has to learn that away, by its exponent or by its layers.
+
+Encoder and decoder are each a linear map per frame (initialised from a PCA of compressed frames) plus a
+convolutional residual branch (last layer initialised at zero), so training starts from the best linear code of
+compressed frames at the latent rate and learns what it cannot do. The decoder's branch is scale-equivariant (no
+normalisation, no biases, ReLU): silence decodes to silence, never to a steady pattern.
 """
 from __future__ import annotations
 
@@ -22,16 +27,26 @@ from lincae.models.base import weights_fingerprint
 class SpectralAEConfig:
     sample_rate: int = 44100
     hop: int = 256
-    latent_channels: int = 16
-    hidden: int = 256
-    blocks: int = 3
-    magnitude_power: float = 0.5  # encoder input only: sign(c)·|c|^p
-    output_scale: float = 4.0  # MDCT coefficients of music reach ~10: let the last layer work near unit scale
+    latent_channels: int = 64
+    hidden: int = 128
+    blocks: int = 2
+    compress_gain: float = 0.34  # front end: compress_gain · |c|^power, sign kept
+    compress_power: float = 0.65  # initial value of the trained exponent
 
     @property
     def compression(self) -> float:
         """Audio samples per latent value."""
         return self.hop / self.latent_channels
+
+
+def compress(c: torch.Tensor, gain: float, power: float | torch.Tensor) -> torch.Tensor:
+    """gain·sign(c)·|c|^power (the paper's magnitude compression, for real MDCT coefficients)."""
+    return gain * c.sign() * c.abs().clamp_min(1e-12) ** power
+
+
+def expand(y: torch.Tensor, gain: float, power: float | torch.Tensor) -> torch.Tensor:
+    """The inverse of `compress`."""
+    return y.sign() * (y.abs().clamp_min(1e-12) / gain) ** (1.0 / power)  # clamped: finite gradient in power at 0
 
 
 class ChannelNorm(nn.Module):
@@ -46,25 +61,45 @@ class ChannelNorm(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """Pre-norm residual block, as in most modern audio autoencoders: the skip path carries the scale, the branch
-    sees normalised features (which makes the block non-linear in scale unless training teaches otherwise)."""
+    """Residual block. Pre-norm (the encoder's, as in most modern audio autoencoders): the skip path carries the
+    scale, the branch sees normalised features. Scale-equivariant (the decoder's): no normalisation, no biases,
+    ReLU, so that the block maps a·h to a·block(h) for a > 0 and zero to zero; a decoder built from such blocks
+    decodes silence to silence and scales as its front end's exponent says."""
 
-    def __init__(self, channels: int, dilation: int) -> None:
+    def __init__(self, channels: int, dilation: int, equivariant: bool) -> None:
         super().__init__()
+        act = nn.ReLU if equivariant else nn.SiLU
         self.net = nn.Sequential(
-            ChannelNorm(channels),
-            nn.SiLU(),
-            nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation),
-            nn.SiLU(),
-            nn.Conv1d(channels, channels, 3, padding=1),
+            *([] if equivariant else [ChannelNorm(channels)]),
+            act(),
+            nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation, bias=not equivariant),
+            act(),
+            nn.Conv1d(channels, channels, 3, padding=1, bias=not equivariant),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.net(x)
 
 
-def _trunk(config: SpectralAEConfig) -> list[nn.Module]:
-    return [ResBlock(config.hidden, 3**i) for i in range(config.blocks)]
+class LinearPlusBranch(nn.Module):
+    """Per-frame linear map plus a convolutional residual branch whose output layer starts at zero."""
+
+    def __init__(self, inputs: int, outputs: int, config: SpectralAEConfig, equivariant: bool) -> None:
+        super().__init__()
+        self.linear = nn.Conv1d(inputs, outputs, 1, bias=False)
+        out = nn.Conv1d(config.hidden, outputs, 3, padding=1, bias=not equivariant)
+        nn.init.zeros_(out.weight)
+        self.branch = nn.Sequential(
+            nn.Conv1d(inputs, config.hidden, 3, padding=1, bias=not equivariant),
+            *[ResBlock(config.hidden, 3**i, equivariant) for i in range(config.blocks)],
+            nn.ReLU() if equivariant else nn.SiLU(),
+            out,
+        )
+        if out.bias is not None:
+            nn.init.zeros_(out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) + self.branch(x)
 
 
 def mdct_basis(hop: int) -> torch.Tensor:
@@ -80,20 +115,15 @@ class SpectralAE(nn.Module):
     def __init__(self, config: SpectralAEConfig = SpectralAEConfig()) -> None:
         super().__init__()
         self.config = config
-        bins2 = config.hop
-        self.encoder = nn.Sequential(
-            nn.Conv1d(bins2, config.hidden, 1),
-            *_trunk(config),
-            nn.SiLU(),
-            nn.Conv1d(config.hidden, config.latent_channels, 3, padding=1),
-        )
-        self.decoder = nn.Sequential(
-            nn.Conv1d(config.latent_channels, config.hidden, 3, padding=1),
-            *_trunk(config),
-            nn.SiLU(),
-            nn.Conv1d(config.hidden, bins2, 1),
-        )
+        self.encoder = LinearPlusBranch(config.hop, config.latent_channels, config, equivariant=False)
+        self.decoder = LinearPlusBranch(config.latent_channels, config.hop, config, equivariant=True)
+        self.compress_power = nn.Parameter(torch.tensor(config.compress_power))
         self.register_buffer("basis", mdct_basis(config.hop), persistent=False)
+
+    @property
+    def power(self) -> torch.Tensor:
+        """The front end's exponent, kept in [0.2, 1]: 1 is no compression, below 0.2 the expansion overflows."""
+        return self.compress_power.clamp(0.2, 1.0)
 
     def mdct(self, x: torch.Tensor) -> torch.Tensor:
         """[B, T] → [B, hop, ceil(T / hop) + 1]: every sample lies in two frames, as aliasing cancellation needs."""
@@ -105,14 +135,31 @@ class SpectralAE(nn.Module):
         hop = self.config.hop
         return nn.functional.conv_transpose1d(coeffs, self.basis, stride=hop)[:, 0, hop: hop + length]
 
+    def front_end(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T] audio → [B, hop, frames] compressed MDCT coefficients."""
+        return compress(self.mdct(x), self.config.compress_gain, self.power)
+
+    def back_end(self, y: torch.Tensor, length: int) -> torch.Tensor:
+        """The inverse of `front_end`."""
+        return self.imdct(expand(y, self.config.compress_gain, self.power), length)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """[B, T] → [B, latent_channels, ceil(T / hop) + 1]."""
-        c = self.mdct(x)
-        return self.encoder(c.sign() * c.abs().clamp_min(1e-8) ** self.config.magnitude_power)
+        return self.encoder(self.front_end(x))
 
     def decode(self, z: torch.Tensor, length: int) -> torch.Tensor:
         """[B, latent_channels, L] → [B, length]."""
-        return self.imdct(self.decoder(z) * self.config.output_scale, length)
+        return self.back_end(self.decoder(z), length)
+
+    @torch.no_grad()
+    def init_linear_from_pca(self, frames: torch.Tensor) -> None:
+        """Set the linear paths to the projection onto the top principal directions (uncentred: no bias, so
+        silence encodes to zero) of compressed frames `frames` [N, hop]."""
+        second_moment = frames.double().T @ frames.double() / len(frames)
+        _, vectors = torch.linalg.eigh(second_moment)  # ascending eigenvalues
+        top = vectors[:, -self.config.latent_channels:].flip(1).float()  # [hop, latent]
+        self.encoder.linear.weight.copy_(top.T[:, :, None])
+        self.decoder.linear.weight.copy_(top[:, :, None])
 
 
 class EmbeddedAutoencoder:

@@ -1,8 +1,10 @@
 """The Lin-CAE linearity augmentation (arXiv 2510.23530) and its M2L-style baseline, as one training step's inputs.
 
 Linear recipe: some clips are replaced by mixtures whose *latent* is the same combination of the sources' latents
-(the encoder never sees the mixture), and with probability 0.8 a random gain g ~ U(lo, hi) (g < 0.05 → 0, capped so
-the target peak stays ≤ 1) multiplies both the latent and the target audio; the encoder input is never scaled.
+(the encoder never sees the mixture), and with probability 0.8 a random gain g ~ U(lo, hi) (g < 0.05 → 0) multiplies
+both the latent and the target audio; the encoder input is never scaled. The gain is capped at 1/peak of the target,
+so that no target exceeds full scale: large gains (×2, ×3) are therefore learnt mostly on quiet clips, which the
+random input levels of the data provide.
 Mixtures are of three kinds: the paper's convex mix with another clip of the batch (w ~ U(0.5, 1)); the clip plus the
 other stems of its own song window (coefficients 1, 1: the song's mix); and, an extension with a negative
 coefficient, the song's mix minus those other stems (latent Enc(mix) − Enc(rest), target the clip itself).
@@ -27,14 +29,17 @@ class Recipe:
     subtract_prob: float = 0.5  # of those, share where the rest is subtracted from the song's mix
     gain_prob: float = 0.8
     gain_range: tuple[float, float] = (0.0, 3.0)
-    anneal_gains: bool = False  # Lin-CAE: shrink the range to [1, 1]; Lin-CAE-2 keeps it
+    anneal_steps: tuple[int, int] | None = None  # Lin-CAE: hold the range until the first step, then shrink it
+    # to [1, 1] by the second (cosine); None keeps it (Lin-CAE-2). In steps, not a share of a run's length, so that
+    # a run resumed with a larger step budget follows the same schedule.
 
-    def gain_bounds(self, progress: float) -> tuple[float, float]:
-        """Hold the full range for 20 % of training, then cosine-anneal it to [1, 1] by 90 %."""
+    def gain_bounds(self, step: int) -> tuple[float, float]:
+        """The gain range at training step `step`."""
         lo, hi = self.gain_range
-        if not self.anneal_gains or progress <= 0.2:
+        if self.anneal_steps is None or step <= self.anneal_steps[0]:
             return lo, hi
-        t = min(1.0, (progress - 0.2) / 0.7)
+        start, end = self.anneal_steps
+        t = min(1.0, (step - start) / max(1, end - start))
         keep = 0.5 * (1 + math.cos(math.pi * t))
         return 1 + (lo - 1) * keep, 1 + (hi - 1) * keep
 
@@ -51,13 +56,13 @@ class Plan:
     gain: np.ndarray  # before the peak cap; NaN = no gain
 
 
-def draw_plan(batch_size: int, recipe: Recipe, progress: float, rng: np.random.Generator) -> Plan:
+def draw_plan(batch_size: int, recipe: Recipe, step: int, rng: np.random.Generator) -> Plan:
     mix = rng.random(batch_size) < recipe.mix_prob
     same = rng.random(batch_size) < recipe.same_song_prob
     own_song = np.where(rng.random(batch_size) < recipe.subtract_prob, SUBTRACT, SUM)
     partner = np.where(mix, np.where(same, own_song, (np.arange(batch_size) - 1) % batch_size), NONE)
     weight = np.where(partner >= 0, rng.uniform(0.5, 1.0, batch_size), 1.0)
-    lo, hi = recipe.gain_bounds(progress)
+    lo, hi = recipe.gain_bounds(step)
     gain = rng.uniform(lo, hi, batch_size)
     gain[gain < 0.05] = 0.0
     gain[rng.random(batch_size) >= recipe.gain_prob] = np.nan
