@@ -222,8 +222,8 @@ def _identify_embedded(name: str, where: _Where) -> str | None:
 # --- the models -------------------------------------------------------------------------------------
 
 _EMBEDDED_NOTE = (
-    "Trained by this project on its generated songs, demo-scale (3,500 steps on one CPU core): it shows the "
-    "contrast between the two training recipes, not studio-quality reconstruction."
+    "Trained by this project on generated songs and CC0 recordings, demo-scale (under an hour on one CPU core; "
+    "numbers in its model card): it shows the contrast between the two training recipes, not studio quality."
 )
 _OFFICIAL_NOTE = (
     "Released by the paper's authors (Torres et al., arXiv 2510.23530) through the linear-cae package: "
@@ -234,14 +234,15 @@ _OFFICIAL_NOTE = (
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "demo-lincae", "Demo Lin-AE (trained here)", "spectral-ae", linear=True, embedded=True,
-        description="Small deterministic MDCT-domain autoencoder (2.5 M parameters, 16× compression) trained "
-        "with the Lin-CAE augmentation (latent mixtures and gains). " + _EMBEDDED_NOTE,
+        description="Small deterministic MDCT-domain autoencoder (0.7 M parameters, 4× compression: 64 latent "
+        "values per 256 samples) with the paper's compressive magnitude front end (0.34·|c|^p), trained with the "
+        "Lin-CAE augmentation (latent mixtures and gains). " + _EMBEDDED_NOTE,
         locate=_locate_embedded, load=_load_embedded, identify=_identify_embedded,
     ),
     _Spec(
         "demo-ae", "Demo AE baseline (trained here)", "spectral-ae", linear=False, embedded=True,
-        description="The same small MDCT-domain autoencoder, same data, seed and steps, trained without the "
-        "augmentation. " + _EMBEDDED_NOTE,
+        description="The same small MDCT-domain autoencoder (4× compression, compressive front end), same "
+        "data, seed and steps, trained without the augmentation. " + _EMBEDDED_NOTE,
         locate=_locate_embedded, load=_load_embedded, identify=_identify_embedded,
     ),
     _Spec(

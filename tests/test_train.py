@@ -166,7 +166,7 @@ def test_log_mel_term_counts_quiet_treble_that_energy_terms_ignore():
     assert reconstruction_loss(no_treble, target, mel_weight=1.0) > 3 * energy_only
 
 
-def test_training_runs_resumes_and_refuses_another_recipe(tmp_path, monkeypatch):
+def test_training_runs_resumes_continues_from_a_shipped_checkpoint_and_refuses_another_recipe(tmp_path, monkeypatch):
     import lincae.train.__main__ as train
     from lincae.models.spectral_ae import read_info
 
@@ -179,5 +179,7 @@ def test_training_runs_resumes_and_refuses_another_recipe(tmp_path, monkeypatch)
     assert read_info(shipped)["steps"] == 2
     train.main(["--name", "a", "--linear", "--steps", "3", *common])  # resumes from runs/a/state.pt
     assert torch.load(tmp_path / "a" / "state.pt", weights_only=False)["step"] == 3
+    train.main(["--name", "b", "--linear", "--steps", "3", "--init-from", str(shipped), *common])
+    assert torch.load(tmp_path / "b" / "state.pt", weights_only=False)["step"] == 3
     with pytest.raises(SystemExit, match="recipe"):
         train.main(["--name", "a", "--steps", "4", *common])  # the baseline recipe cannot continue a linear run

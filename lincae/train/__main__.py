@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--export", type=Path, help="write the shipped checkpoint here after training")
     p.add_argument("--export-only", action="store_true", help="export the latest saved state and exit")
+    p.add_argument("--init-from", type=Path,
+                   help="start a new run from a shipped checkpoint's weights (fresh optimizer; its steps count on)")
     p.add_argument("--export-weights", choices=("ema", "raw"), default="ema",
                    help="ship the EMA of the weights or the last weights themselves")
     return p.parse_args(argv)
@@ -102,6 +104,12 @@ def main(argv: list[str] | None = None) -> None:
         opt.load_state_dict(state["opt"])
         step, wall = state["step"], state["wall"]
         print(f"resumed {args.name} at step {step}")
+    elif args.init_from:
+        blob = torch.load(args.init_from, map_location="cpu", weights_only=True)
+        model.load_state_dict(blob["state_dict"])
+        ema.load_state_dict(blob["state_dict"])
+        step, wall = blob["info"]["steps"], float(blob["info"]["wall_seconds"])
+        print(f"{args.name}: starting from {args.init_from} (step {step})")
     else:
         clips = np.concatenate([batch_at(step, 1, i)[0].x for i in range(-(-PCA_FRAMES_CLIPS // args.batch))])
         with torch.no_grad():
