@@ -123,3 +123,31 @@ def test_bold_labels_are_drawn_entirely_with_the_page_font(browser, app_url, sch
         assert len(fonts) == 1 and fonts[0]["isCustomFont"], (selector, text, fonts)
         assert fonts[0]["familyName"].startswith("Source Sans"), (selector, text, fonts)
     page.context.close()
+
+
+WORDS_ON_ONE_LINE = """(selector) => {
+    const broken = [];
+    for (const th of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) broken.push(m[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+def test_table_headers_never_break_inside_a_word(browser, app_url):
+    page = ready_page(browser, app_url, 1400, 900)
+    page.locator("#lincae-models").get_by_text("Models").click()
+    wait_for(page, "document.querySelectorAll('#lincae-models th').length > 0")
+    assert page.evaluate(WORDS_ON_ONE_LINE, "#lincae-models th") == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(WORDS_ON_ONE_LINE, "#lincae-models th") == []
+    page.context.close()
