@@ -25,7 +25,7 @@ from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.device import on_zero_gpu  # noqa: E402
 from lincae.engine.memory import limit_malloc_arenas  # noqa: E402
-from lincae.registry import list_models, model_info  # noqa: E402
+from lincae.registry import Reprober, list_models  # noqa: E402
 from ui.layout import build_demo, launch_kwargs  # noqa: E402
 from ui.tables import TableBuilder  # noqa: E402
 
@@ -45,7 +45,7 @@ settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_setti
 limit_malloc_arenas()  # fewer glibc arenas: freed memory goes back to the system instead of staying spread out
 engine = Engine.from_settings(settings)
 builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track,
-                       cells_dir=settings.cache_dir / "cells", refresh=lambda name: model_info(name, settings=settings))
+                       cells_dir=settings.cache_dir / "cells", refresh=Reprober(settings))
 if settings.musdb_previews:
     musdb_previews.fetch()
 tracks = list_tracks()

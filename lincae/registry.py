@@ -10,6 +10,7 @@ any load.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -292,6 +293,25 @@ def model_info(name: str, probe: bool = False, settings: Settings | None = None)
     """One model's registry row. `settings`: where local weights are (None: as the environment says)."""
     spec = _spec(name)
     return _info(spec, spec.locate(name, probe, settings or from_environment()))
+
+
+class Reprober:
+    """`model_info(name, probe=True)` for models that could not run, asked again at most once per `cool_down_s`
+    per model: a Hub that answers again makes the model playable without a restart, while an unreachable Hub
+    costs one quick probe a minute instead of a download attempt (and its back-off) in every table request."""
+
+    def __init__(self, settings: Settings, cool_down_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.settings, self.cool_down_s, self.clock = settings, cool_down_s, clock
+        self._last: dict[str, tuple[float, ModelInfo]] = {}
+
+    def __call__(self, name: str) -> ModelInfo:
+        now = self.clock()
+        last = self._last.get(name)
+        if last is not None and now - last[0] < self.cool_down_s:
+            return last[1]
+        info = model_info(name, probe=True, settings=self.settings)
+        self._last[name] = (now, info)
+        return info
 
 
 def list_models(probe: bool = False, settings: Settings | None = None) -> list[ModelInfo]:

@@ -11,6 +11,7 @@ import pytest
 
 from lincae import ModelInfo, ModelUnavailable, list_models, model_info, registry
 from lincae.registry import load_model
+from lincae.settings import from_environment
 from lincae.__main__ import main
 
 NAMES = ["demo-lincae", "demo-ae", "lin-cae", "lin-cae-2", "m2l", "stable-audio-vae"]
@@ -120,3 +121,25 @@ def test_cli_table_and_json(offline_hub, capsys) -> None:
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows == [i.to_dict() for i in list_models()]
+
+
+def test_the_apps_second_look_probes_the_hub_at_most_once_per_cool_down(offline_hub, monkeypatch) -> None:
+    """Without a probe an unreachable Hub would look like 'downloaded on first load', and every table request
+    would try (and back off from) a download; the app's second look asks the Hub, at most once a minute."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    asked: list[str] = []
+    hub_up = False
+
+    def metadata(url, **kwargs):
+        asked.append(url)
+        if not hub_up:
+            raise ConnectionError("no network")
+
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", metadata)
+    now = 0.0
+    second_look = registry.Reprober(from_environment(), cool_down_s=60, clock=lambda: now)
+    assert not second_look("lin-cae").available
+    assert not second_look("lin-cae").available and len(asked) == 1
+    hub_up, now = True, 61.0
+    info = second_look("lin-cae")
+    assert info.available and len(asked) == 2
