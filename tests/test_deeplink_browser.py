@@ -112,9 +112,10 @@ def test_copy_link_gives_a_url_that_reopens_the_cell(open_link):
     wait_for(page, "window.lincaePlayer.data.track.id === 't2' && window.lincaePlayer.urlFor('additivity', 'noisy')",
              timeout_ms=30_000)
     page.locator('td[data-row="additivity"][data-model="noisy"]').click()
-    wait_for(page, "window.lincaePlayer.state().playing")
+    wait_for(page, "window.lincaePlayer.state().playing", timeout_ms=30_000)  # t2's buffers decode first
     button.click()
-    wait_for(page, "document.querySelector('#lincae-player .lc-status').innerText.startsWith('Link')")
+    wait_for(page, "document.querySelector('#lincae-player .lc-status').innerText.startsWith('Link')",
+             timeout_ms=30_000)
     link = page.evaluate("window.lincaePlayer.link()")
     assert "track=t2" in link and "model=noisy" in link and "row=additivity" in link
     again = open_link(link.removeprefix(page.url.split("?")[0]))
