@@ -53,6 +53,14 @@ def loader_for(*models):
     return load
 
 
+
+def page_builder(tmp: Path, linear_model) -> TableBuilder:
+    """A page's builder: `linear_model` ("linear"), a noisy baseline ("noisy") and a gated model that cannot run,
+    on one 2 s track "t1"."""
+    engine = Engine(device="cpu", cache_dir=tmp / "cache", loader=loader_for(linear_model, NoisyAE("noisy")))
+    models = [info("linear"), info("noisy", linear=False), info("gated", available=False, reason="needs an HF token")]
+    return TableBuilder(engine, models, {"t1": make_track("t1", 2.0)}.__getitem__, cells_dir=tmp / "cells")
+
 @pytest.fixture
 def builder(tmp_path):
     engine = Engine(device="cpu", cache_dir=tmp_path / "cache",

@@ -13,15 +13,13 @@ import sqlite3
 
 import pytest
 
-from engine_fakes import IdentityAE, NoisyAE
+from engine_fakes import IdentityAE
 from lincae.data.library import TrackInfo
-from lincae.engine import Engine
 from lincae.listening import HIDDEN_REFERENCE, Design, ListeningStore, presentation
 from lincae.rows import ROWS
 from lincae.settings import Settings
-from test_app import info, loader_for, make_track
+from test_app import page_builder
 from ui.layout import build_demo
-from ui.tables import TableBuilder
 
 TRACKS = [TrackInfo("t1", "First test track", "tests", "CC0")]
 ROW_LABEL = {r.id: r.label for r in ROWS}
@@ -47,9 +45,7 @@ class Quieter(IdentityAE):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("listening")
-    engine = Engine(device="cpu", cache_dir=tmp / "cache", loader=loader_for(Quieter("linear"), NoisyAE("noisy")))
-    models = [info("linear"), info("noisy", linear=False), info("gated", available=False, reason="needs an HF token")]
-    builder = TableBuilder(engine, models, {"t1": make_track("t1", 2.0)}.__getitem__, cells_dir=tmp / "cells")
+    builder = page_builder(tmp, Quieter("linear"))
     db = tmp / "ratings.sqlite"
     demo = build_demo(builder, TRACKS, Settings(listening_db=db))
     with served(demo, allowed_paths=[str(builder.cells_dir)]) as url, chromium() as browser:

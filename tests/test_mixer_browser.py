@@ -9,13 +9,11 @@ from browser import chromium, open_page, run_js, served, state, wait_for  # noqa
 
 import pytest
 
-from engine_fakes import IdentityAE, NoisyAE
+from engine_fakes import IdentityAE
 from lincae.data.library import TrackInfo
-from lincae.engine import Engine
 from lincae.rows import STEMS
-from test_app import info, loader_for, make_track
+from test_app import page_builder
 from ui.layout import build_demo
-from ui.tables import TableBuilder
 
 TRACKS = [TrackInfo("t1", "First test track", "tests", "CC0")]
 MIXER = "window.lincaePlayers.mixer"
@@ -25,9 +23,7 @@ TOL_HZ = 25.0
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mixer")
-    engine = Engine(device="cpu", cache_dir=tmp / "cache", loader=loader_for(IdentityAE("linear"), NoisyAE("noisy")))
-    models = [info("linear"), info("noisy", linear=False), info("gated", available=False, reason="needs an HF token")]
-    builder = TableBuilder(engine, models, {"t1": make_track("t1", 2.0)}.__getitem__, cells_dir=tmp / "cells")
+    builder = page_builder(tmp, IdentityAE("linear"))
     with served(build_demo(builder, TRACKS), allowed_paths=[str(builder.cells_dir)]) as url, chromium() as browser:
         page, log = open_page(browser, url)
         wait_for(page, "document.querySelector('#lincae-status')?.innerText.includes('Ready')", timeout_ms=30_000)

@@ -87,19 +87,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--all-models", action="store_true", help="every playable model (default: the embedded ones)")
     args = parser.parse_args(argv)
-    from ui.layout import build_demo, launch_kwargs
+    from ui.layout import build_demo
+    from ui.screenshots import launched
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "listening.sqlite"
         app = runpy.run_path(str(ROOT / "app.py"), run_name="app")
         demo = build_demo(app["builder"], app["tracks"], dataclasses.replace(app["settings"], listening_db=db))
-        demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(app["builder"].cells_dir))
-        try:
+        with launched(demo, app["builder"].cells_dir) as url:
             embedded_only = [m.display_name for m in app["builder"].model_infos() if m.available and not m.embedded
                              and not args.all_models]
-            paths = capture(demo.local_url.rstrip("/"), ListeningStore(db), args.out, embedded_only)
-        finally:
-            demo.close()
+            paths = capture(url, ListeningStore(db), args.out, embedded_only)
     for p in paths:
         print(p)
 

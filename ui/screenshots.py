@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import runpy
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ui.mixer import coefficients, mix_rows
@@ -90,6 +92,18 @@ def capture_views(browser, url: str, out: Path, timeout_s: float = 600) -> list[
     return paths
 
 
+@contextmanager
+def launched(demo, cells_dir: Path) -> Iterator[str]:
+    """`demo` served in this process for the length of the block; yields its URL."""
+    from ui.layout import launch_kwargs
+
+    demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(cells_dir))
+    try:
+        yield demo.local_url.rstrip("/")
+    finally:
+        demo.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ui.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running app (default: start app.py here)")
@@ -98,15 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.url:
         paths = capture(args.url.rstrip("/"), args.out)
     else:
-        from ui.layout import launch_kwargs
-
         app = runpy.run_path(str(ROOT / "app.py"), run_name="app")
-        demo = app["demo"]
-        demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(app["builder"].cells_dir))
-        try:
-            paths = capture(demo.local_url.rstrip("/"), args.out)
-        finally:
-            demo.close()
+        with launched(app["demo"], app["builder"].cells_dir) as url:
+            paths = capture(url, args.out)
     for p in paths:
         print(p)
 
