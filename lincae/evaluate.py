@@ -17,16 +17,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from typing import Callable
+
 from lincae.analysis import spectrogram_figure
+from lincae.audio import load
 from lincae.data.library import STEMPEG_TRACK_ID, list_tracks, load_track
 from lincae.data.songs import render_song
 from lincae.data.track import Track
 from lincae.engine import Engine
 from lincae.models.pca_code import MdctPcaCode
 from lincae.models.spectral_ae import EmbeddedAutoencoder, load_checkpoint, read_info
-from lincae.rows import SCALES
+from lincae.rows import SCALES, STEMS
 from lincae.table_metrics import METRICS, homogeneity_key, table_metrics
-from lincae.train.data import TRAIN_SEED_BASE
+from lincae.train.data import RESERVED_RECORDINGS, SONIC_PI_SAMPLES, TRAIN_SEED_BASE
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
 EVAL_SEEDS = (1, 2, 3, 11, 12, 13, 14, 15)  # never in training (training uses seeds ≥ 1000)
@@ -61,6 +64,33 @@ def measure_pca(code: MdctPcaCode, track: Track) -> dict[str, float]:
     return {key: float(m.compute(track, audio)) for key, m in PCA_METRICS.items()}
 
 
+def reserved_recordings(folder: Path = SONIC_PI_SAMPLES) -> dict[str, np.ndarray]:
+    """The CC0 recordings kept out of training (`RESERVED_RECORDINGS`) that are installed, by name."""
+    paths = [folder / f"{name}.flac" for name in RESERVED_RECORDINGS]
+    return {p.stem: load(p, 44100)[0] for p in paths if p.exists()}
+
+
+def measure_recording(autoencode: Callable[[np.ndarray], np.ndarray], audio: np.ndarray) -> dict[str, float]:
+    """The reconstruction metrics of `PCA_METRICS` for one recording, measured as a track's mix."""
+    track = Track("recording", "recording", {s: audio if s == STEMS[0] else np.zeros_like(audio) for s in STEMS})
+    return {key: float(m.compute(track, {"ae_mix": autoencode(audio)})) for key, m in PCA_METRICS.items()}
+
+
+def model_autoencode(model: EmbeddedAutoencoder) -> Callable[[np.ndarray], np.ndarray]:
+    def run(audio: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(audio)[None]
+        return model.decode(model.encode(x), x.shape[-1])[0].numpy()
+    return run
+
+
+def pca_autoencode(code: MdctPcaCode) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda audio: code.decode(code.encode(audio), len(audio))
+
+
+def mean_over(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
+
+
 def realtime_factor(model: EmbeddedAutoencoder, seconds: float = 10.0, repeats: int = 3) -> float:
     """Audio seconds processed (encode + decode) per wall-clock second, best of `repeats`."""
     x = torch.from_numpy(render_song(EVAL_SEEDS[0], seconds).mix)[None]
@@ -89,8 +119,7 @@ def save_spectrogram(model: EmbeddedAutoencoder, track: Track, path: Path) -> No
 
 
 def summarize(per_track: dict[str, dict[str, float]], songs_only: bool) -> dict[str, float]:
-    rows = [m for t, m in per_track.items() if not songs_only or t != STEMPEG_TRACK_ID]
-    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    return mean_over([m for t, m in per_track.items() if not songs_only or t != STEMPEG_TRACK_ID])
 
 
 def _results(per_track: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -107,16 +136,40 @@ def _target(key: str) -> str:
     return f"{'≤' if lower else '≥'} {TARGETS[key]:g}"
 
 
+def _stages(info: dict) -> str:
+    """How the checkpoint was trained, stage by stage: steps, loss and whether the exponent moved."""
+    stages, parts, done = [*info.get("earlier_stages", []), info], [], 0
+    for stage in stages:
+        loss = f"waveform + spectral convergence + {stage.get('mel_weight', 0):g}·log-mel"
+        if stage.get("band_weight"):
+            loss += f" + {stage['band_weight']:g}·band-balanced spectral convergence"
+        exponent = "p trained" if stage.get("exponent_lr_scale", 20.0) else f"p fixed at {stage['power']:.3f}"
+        parts.append(f"{stage['steps'] - done} steps ({exponent}; loss {loss})")
+        done = stage["steps"]
+    return f"{done} in all: " + ", then ".join(parts)
+
+
+def _homogeneity_note(power: float) -> str:
+    r = 0.1 ** (1 / power - 1)
+    return (f"The decoder is scale-equivariant (no normalisation, no biases, ReLU), so Dec(a·z) = a^(1/p)·Dec(z) "
+            f"exactly for a > 0: the homogeneity figures depend on p alone and are the same on every track (p = "
+            f"{power:.3f}: ×0.1 decodes at {r:.3f} of the wanted level, {20 * np.log10(r / abs(1 - r)):.1f} dB).")
+
+
 def model_card(name: str, info: dict, result: dict) -> str:
-    songs, real = result["generated_songs"], result.get("musdb_excerpt")
-    pca_songs, pca_real = result["pca"]["generated_songs"], result["pca"].get("musdb_excerpt", {})
     values = int(round(256 / info["compression"]))
+    columns = [("generated songs", result["generated_songs"]), ("MUSDB18 excerpt", result.get("musdb_excerpt", {})),
+               ("reserved recordings", result.get("recordings", {})),
+               *((f"PCA{values} {what}", result["pca"].get(key, {}))
+                 for what, key in (("songs", "generated_songs"), ("MUSDB", "musdb_excerpt"),
+                                   ("recordings", "recordings")))]
+    power = info.get("power", 1.0)
     lines = [
         f"# {name}",
         "",
         "A demo-scale **deterministic MDCT-domain autoencoder trained by the lincae project** on generated songs and "
         "real recordings — not one of the paper's checkpoints. Its front end compresses MDCT magnitudes as the "
-        "paper's models do (0.34·|c|^p, sign kept, p trained from 0.65) and expands the decoder's output back. "
+        "paper's models do (0.34·|c|^p, sign kept, p starting at 0.65) and expands the decoder's output back. "
         + ("Trained **with** the Lin-CAE linearity augmentation (latent mixtures and latent/target gains)."
            if info["recipe"]["linear"] else
            "Trained **without** the linearity augmentation (M2L-style baseline: mixtures encoded directly, no "
@@ -124,26 +177,27 @@ def model_card(name: str, info: dict, result: dict) -> str:
         "",
         f"- data: {info['train_songs']}, random stem subsets; {info.get('train_recordings', 'no recordings')}; "
         f"{info['clip_seconds']} s clips at random levels {info.get('level_db', [0, 0])} dB, batch {info['batch']}",
-        f"- steps: {info['steps']}, wall time {info['wall_seconds'] / 3600:.2f} h on {info['threads']} CPU thread(s)",
+        f"- steps: {_stages(info)}; wall time {info['wall_seconds'] / 3600:.2f} h on {info['threads']} CPU thread(s)",
         f"- parameters: {info['parameters']:,}; compression {info['compression']:g}× ({values} latent values per "
-        f"256 audio samples); 44.1 kHz mono; front-end exponent after training p = {info.get('power', 1.0):.3f}",
-        f"- recipe: `{json.dumps(info['recipe'])}`; loss: waveform + spectral convergence + "
-        f"{info.get('mel_weight', 0)}·log-mel; shipped weights: {info.get('weights', 'ema')}",
+        f"256 audio samples); 44.1 kHz mono; front-end exponent p = {power:.3f}",
+        f"- recipe: `{json.dumps(info['recipe'])}`; shipped weights: {info.get('weights', 'ema')}",
+        f"- {_homogeneity_note(power)}",
         f"- evaluated {result['date']} on {len(EVAL_SEEDS)} held-out generated songs"
-        + (" and the MUSDB18 excerpt from stempeg" if real else "")
+        + (", the MUSDB18 excerpt from stempeg" if result.get("musdb_excerpt") else "")
+        + (f" and the {result.get('recording_count', 0)} sonic-pi-samples recordings kept out of training (mean; "
+           "reconstruction only: they have no stems)" if result.get("recordings") else "")
         + f"; PCA{values}: the linear yardstick ({values} principal components of MDCT frames, fitted on "
         f"{PCA_FIT_SONGS} training songs); \"+ origin\": Enc(silence)·(1 − Σ coefficients) added to the latent",
         "",
-        f"| measure | generated songs | MUSDB18 excerpt | PCA{values} songs | PCA{values} MUSDB | target (linear model) |",
-        "|---|---|---|---|---|---|",
+        f"| measure | {' | '.join(label for label, _ in columns)} | target (linear model) |",
+        "|---|" + "---|" * (len(columns) + 1),
     ]
     names = {**{m.key: m.label for m in METRICS}, "homogeneity_worst": "Homogeneity, worst gain (dB)"}
     for key, label in names.items():
-        cells = [f"{songs[key]:.2f}", f"{real[key]:.2f}" if real else "–",
-                 f"{pca_songs[key]:.2f}" if key in pca_songs else "", f"{pca_real[key]:.2f}" if key in pca_real else ""]
+        cells = [f"{values_[key]:.2f}" if key in values_ else "" for _, values_ in columns]
         lines.append(f"| {label} | {' | '.join(cells)} | {_target(key)} |")
     lines += [f"| encode + decode speed (× real time, {result['threads']} threads) | {result['realtime_factor']:.0f} "
-              "| | | | ≥ 50 |", "", f"![spectrogram]({name}.png)", ""]
+              + "| " * len(columns) + "≥ 50 |", "", f"![spectrogram]({name}.png)", ""]
     return "\n".join(lines)
 
 
@@ -154,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    tracks = evaluation_tracks()
+    tracks, recordings = evaluation_tracks(), reserved_recordings()
     results, yardsticks = {}, {}
     for name in args.models:
         path = args.dir / f"{name}.pt"
@@ -162,11 +216,15 @@ def main(argv: list[str] | None = None) -> None:
         values = round(256 / model.model.config.compression)
         if values not in yardsticks:
             code = pca_yardstick(values)
-            yardsticks[values] = _results({t.id: measure_pca(code, t) for t in tracks})
+            yardsticks[values] = {**_results({t.id: measure_pca(code, t) for t in tracks}), "recordings": mean_over(
+                [measure_recording(pca_autoencode(code), audio) for audio in recordings.values()])}
         per_track = {t.id: measure_track(model, t) for t in tracks}
+        per_recording = {n: measure_recording(model_autoencode(model), a) for n, a in recordings.items()}
         result = {"date": date.today().isoformat(), "machine": platform.processor() or platform.machine(),
-                  "threads": args.threads, "per_track": per_track, **_results(per_track),
-                  "pca": yardsticks[values], "realtime_factor": realtime_factor(model)}
+                  "threads": args.threads, "per_track": per_track, "per_recording": per_recording,
+                  **_results(per_track), "recordings": mean_over(list(per_recording.values())),
+                  "recording_count": len(per_recording), "pca": yardsticks[values],
+                  "realtime_factor": realtime_factor(model)}
         save_spectrogram(model, tracks[0], args.dir / f"{name}.png")
         (args.dir / f"{name}.md").write_text(model_card(name, read_info(path), result))
         results[name] = result

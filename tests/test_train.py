@@ -166,6 +166,18 @@ def test_log_mel_term_counts_quiet_treble_that_energy_terms_ignore():
     assert reconstruction_loss(no_treble, target, mel_weight=1.0) > 3 * energy_only
 
 
+def test_band_term_counts_a_quiet_band_as_a_whole_band():
+    from lincae.train.losses import BAND_FFT, _band_matrix, band_convergence
+    t = torch.arange(22050) / 44100
+    bass, treble = torch.sin(2 * torch.pi * 200 * t)[None], 1e-2 * torch.sin(2 * torch.pi * 6000 * t)[None]
+    target = bass + treble
+    assert band_convergence(target, target).item() == pytest.approx(0.0, abs=1e-5)
+    # losing a partial 40 dB down costs most of its band's share of the mean (energy terms: 1 % of the error)
+    assert band_convergence(bass, target).item() * len(_band_matrix(BAND_FFT, 44100)) > 0.5
+    assert reconstruction_loss(bass, target, band_weight=1.0) > 2 * reconstruction_loss(bass, target)
+    assert math.isfinite(band_convergence(target, torch.zeros_like(target)).item())
+
+
 def test_training_runs_resumes_continues_from_a_shipped_checkpoint_and_refuses_another_recipe(tmp_path, monkeypatch):
     import lincae.train.__main__ as train
     from lincae.models.spectral_ae import read_info
@@ -179,7 +191,13 @@ def test_training_runs_resumes_continues_from_a_shipped_checkpoint_and_refuses_a
     assert read_info(shipped)["steps"] == 2
     train.main(["--name", "a", "--linear", "--steps", "3", *common])  # resumes from runs/a/state.pt
     assert torch.load(tmp_path / "a" / "state.pt", weights_only=False)["step"] == 3
-    train.main(["--name", "b", "--linear", "--steps", "3", "--init-from", str(shipped), *common])
+    tuned = tmp_path / "tuned.pt"
+    train.main(["--name", "b", "--linear", "--steps", "3", "--init-from", str(shipped), "--exponent-lr-scale", "0",
+                "--band-weight", "1", "--export", str(tuned), *common])
     assert torch.load(tmp_path / "b" / "state.pt", weights_only=False)["step"] == 3
+    first, second = read_info(shipped), read_info(tuned)
+    assert second["power"] == first["power"]  # a fixed exponent does not move
+    assert second["earlier_stages"] == [{"steps": 2, "wall_seconds": first["wall_seconds"], "mel_weight": 0.5,
+                                         "band_weight": 0.0, "exponent_lr_scale": 20.0, "power": first["power"]}]
     with pytest.raises(SystemExit, match="recipe"):
         train.main(["--name", "a", "--steps", "4", *common])  # the baseline recipe cannot continue a linear run

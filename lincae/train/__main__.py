@@ -19,8 +19,8 @@ from lincae.train.data import TRAIN_SEED_BASE, recording_pool, sample_batch, son
 from lincae.train.losses import reconstruction_loss
 from lincae.train.recipe import Recipe, draw_plan, prepare
 
+STAGE_ONE_DEFAULTS = {"band_weight": 0.0, "exponent_lr_scale": 20.0}  # checkpoints written before these options
 PCA_FRAMES_CLIPS = 64  # clips of the data stream whose frames initialise the linear paths
-EXPONENT_LR_SCALE = 20.0  # the front end's exponent is one scalar: let it move as fast as a whole layer does
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--level-db", type=float, nargs=2, default=(-30.0, 6.0), metavar=("LOW", "HIGH"),
                    help="range of the random input level applied to each clip")
     p.add_argument("--mel-weight", type=float, default=0.5, help="weight of the log-mel loss term")
+    p.add_argument("--band-weight", type=float, default=0.0,
+                   help="weight of the band-balanced spectral convergence term (every third-octave band counts alike)")
+    p.add_argument("--exponent-lr-scale", type=float, default=20.0,
+                   help="learning-rate multiplier of the front end's exponent (one scalar: 20 lets it move as fast as "
+                        "a whole layer does; 0 keeps it fixed, e.g. when fine-tuning a trained model)")
     p.add_argument("--latent-channels", type=int, default=SpectralAEConfig.latent_channels)
     p.add_argument("--compress-power", type=float, default=SpectralAEConfig.compress_power,
                    help="front-end magnitude compression exponent (1 with --compress-gain 1: none)")
@@ -69,6 +74,12 @@ def _config(args: argparse.Namespace) -> SpectralAEConfig:
                             compress_gain=args.compress_gain)
 
 
+def _stage(info: dict) -> dict:
+    """What a card needs to know of an earlier training stage: where it ended and its loss and exponent settings."""
+    keys = ("steps", "wall_seconds", "mel_weight", "band_weight", "exponent_lr_scale", "power")
+    return {"steps": info["steps"], **{k: info.get(k, STAGE_ONE_DEFAULTS.get(k)) for k in keys[1:]}}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -87,10 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)  # same initial weights for the linear model and its baseline
     model = SpectralAE(config)
     step, wall = 0, 0.0
+    history: list[dict] = []  # the stages a run started with `--init-from` continues (oldest first)
     state_path = run / "state.pt"
     exponent = [model.compress_power]
     others = [p for p in model.parameters() if p is not model.compress_power]
-    opt = torch.optim.AdamW([{"params": others, "scale": 1.0}, {"params": exponent, "scale": EXPONENT_LR_SCALE}],
+    opt = torch.optim.AdamW([{"params": others, "scale": 1.0}, {"params": exponent, "scale": args.exponent_lr_scale}],
                             lr=args.lr, weight_decay=0.0)
     ema = SpectralAE(config)
     if state_path.exists():
@@ -102,13 +114,14 @@ def main(argv: list[str] | None = None) -> None:
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
-        step, wall = state["step"], state["wall"]
+        step, wall, history = state["step"], state["wall"], state.get("history", [])
         print(f"resumed {args.name} at step {step}")
     elif args.init_from:
         blob = torch.load(args.init_from, map_location="cpu", weights_only=True)
         model.load_state_dict(blob["state_dict"])
         ema.load_state_dict(blob["state_dict"])
         step, wall = blob["info"]["steps"], float(blob["info"]["wall_seconds"])
+        history = [*blob["info"].get("earlier_stages", []), _stage(blob["info"])]
         print(f"{args.name}: starting from {args.init_from} (step {step})")
     else:
         clips = np.concatenate([batch_at(step, 1, i)[0].x for i in range(-(-PCA_FRAMES_CLIPS // args.batch))])
@@ -119,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def save() -> None:
         blob = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                "wall": wall, "recipe": asdict(recipe), "config": asdict(config),
+                "wall": wall, "history": history, "recipe": asdict(recipe), "config": asdict(config),
                 "args": {k: str(v) for k, v in vars(args).items()}}
         torch.save(blob, run / "state.tmp")
         os.replace(run / "state.tmp", state_path)
@@ -132,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
                                f"{args.song_seconds:g} s each",
                 "train_recordings": f"{len(recordings)} sonic-pi-samples recordings, "
                                     f"{args.recording_share:.0%} of clips" if recordings else "none",
-                "level_db": list(args.level_db), "mel_weight": args.mel_weight,
+                "level_db": list(args.level_db), "mel_weight": args.mel_weight, "band_weight": args.band_weight,
+                "exponent_lr_scale": args.exponent_lr_scale, "earlier_stages": history,
                 "threads": args.threads, "compression": config.compression, "power": round(shipped.power.item(), 4),
                 "parameters": sum(p.numel() for p in model.parameters()), "weights": args.export_weights}
         save_checkpoint(shipped, path, info)
@@ -153,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         for group in opt.param_groups:
             group["lr"] = lr * group["scale"]
         z, target = prepare(model, batch, recipe, plan)
-        loss = reconstruction_loss(model.decode(z, target.shape[-1]), target, args.mel_weight)
+        loss = reconstruction_loss(model.decode(z, target.shape[-1]), target, args.mel_weight, args.band_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
