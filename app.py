@@ -15,6 +15,8 @@ if os.environ.get("SPACES_ZERO_GPU"):
     import spaces  # noqa: F401  # ZeroGPU hardware: imported before torch, which it prepares for GPU calls
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
+import logging  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -25,9 +27,11 @@ from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.device import on_zero_gpu  # noqa: E402
 from lincae.engine.memory import limit_malloc_arenas  # noqa: E402
+from lincae.models.base import ModelInfo  # noqa: E402
 from lincae.registry import Reprober, list_models  # noqa: E402
-from ui.layout import build_demo, launch_kwargs  # noqa: E402
-from ui.tables import TableBuilder  # noqa: E402
+from lincae.rows import DEFAULT_SEED  # noqa: E402
+
+log = logging.getLogger("app")
 
 
 def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
@@ -41,19 +45,40 @@ def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
         parser.error(str(err))
 
 
+def compute_tables(engine: Engine, models: Sequence[ModelInfo], track_id: str) -> None:
+    """Every available model's table of one track, into the engine's cache (run it in a background thread)."""
+    track = load_track(track_id)
+    for model in models:
+        if model.available:
+            try:
+                engine.track_table(track, model.name, seed=DEFAULT_SEED)
+            except Exception:  # the page's own request tries again and shows the reason
+                log.exception("%s could not compute %s ahead of the first visitor", model.name, track_id)
+
+
 settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_settings.from_environment()
 limit_malloc_arenas()  # fewer glibc arenas: freed memory goes back to the system instead of staying spread out
 engine = Engine.from_settings(settings)
-builder = TableBuilder(engine, list_models(probe=True, settings=settings), load_track,
-                       cells_dir=settings.cache_dir / "cells", refresh=Reprober(settings))
+models = list_models(probe=True, settings=settings)
 if settings.musdb_previews:
     musdb_previews.fetch()
 tracks = list_tracks()
-if __name__ == "__main__" and tracks and not on_zero_gpu():
-    # The first track's table is what the first visitor asks for: computed while the page is built and the server
-    # starts (seconds on 2 cores), not after. On ZeroGPU a GPU exists only inside a request.
-    threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
+# The first track's table is what the first visitor asks for: computed while Gradio is imported and the page is
+# built (seconds), not after the server starts. On ZeroGPU a GPU exists only inside a request.
+warm_first_track = __name__ == "__main__" and bool(tracks) and not on_zero_gpu()
+gc.freeze()  # what is loaded now lives as long as the server: the collections after each computation skip it
+if warm_first_track:
+    threading.Thread(target=compute_tables, args=(engine, models, tracks[0].id), daemon=True).start()
+
+from ui.layout import build_demo, launch_kwargs  # noqa: E402  # Gradio: the longest import, after the above
+from ui.tables import TableBuilder  # noqa: E402
+
+builder = TableBuilder(engine, models, load_track, cells_dir=settings.cache_dir / "cells",
+                       refresh=Reprober(settings))
 demo = build_demo(builder, tracks, settings)
+if warm_first_track:  # its cells (WAVs and waveforms), from the tables computed above
+    threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
+gc.freeze()
 
 if __name__ == "__main__":
     demo.launch(**launch_kwargs(builder.cells_dir))

@@ -20,6 +20,8 @@ SIGNALS: tuple[str, ...] = ("mix", *STEMS, "accomp")
 """What gets encoded per track: the mix, each stem, and the accompaniment x_mix − x_vocals."""
 SCALES: tuple[float, ...] = (0.1, 0.5, 2.0)
 """Gains of the latent-scaling rows."""
+DEFAULT_SEED = 0
+"""The decoder seed shared by every cell of every track the page shows: differences between cells are the models'."""
 
 Coefficients = Mapping[str, float]  # signal name → coefficient
 

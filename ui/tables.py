@@ -23,16 +23,14 @@ from lincae.engine.cells import Cell, make_cell
 from lincae.engine.disk_budget import touch
 from lincae.models.base import ModelInfo
 from lincae.registry import ModelUnavailable
-from lincae.rows import MODEL_ROWS, REFERENCE_ROWS, get_row
+from lincae.rows import DEFAULT_SEED, MODEL_ROWS, REFERENCE_ROWS, get_row
 from ui.player import player_value
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SEED = 0
 FINISHED_TABLES = 64  # finished tables kept in memory (the engine's own cache keeps the audio)
 COMPUTE_SLOTS = 2
 """Tables computed at once for the page; more wait their turn in arrival order. Cached tables never wait."""
-"""The decoder seed shared by every cell of every track: differences between cells are the models'."""
 
 Progress = Callable[..., object]
 TRY_FIRST = get_row("sep_vocals")
