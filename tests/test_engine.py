@@ -84,9 +84,25 @@ def test_all_rows_share_one_seed_and_seeds_matter(tmp_path):
 def test_batched_row_equals_the_same_combination_decoded_alone(tmp_path):
     track = make_track()
     engine = make_engine(tmp_path, NoisyAE())
-    table = engine.track_table(track, "identity", seed=7)
-    alone = engine.decode_combination(track, "identity", {"mix": 1.0, "accomp": -1.0}, seed=7)
+    alone = engine.decode_combination(track, "identity", {"mix": 1.0, "accomp": -1.0}, seed=7)  # before the table:
+    table = engine.track_table(track, "identity", seed=7)  # a combination the cached table has comes from it
     np.testing.assert_allclose(alone, table["sep_vocals"], atol=1e-6)
+
+
+def test_a_combination_that_is_a_table_row_comes_from_the_cached_table(tmp_path):
+    track = make_track()
+    model = NoisyAE(bias=0.05)  # Enc(silence) ≠ 0: origin correction changes a latent
+    engine = make_engine(tmp_path, model)
+    table = engine.track_table(track, "identity", seed=7)
+    decodes = len(model.decode_batches)
+    every_stem = engine.decode_combination(track, "identity", {s: 1.0 for s in STEMS}, seed=7)
+    half_vocals = engine.decode_combination(track, "identity", {"vocals": 0.5, "drums": 0.0}, seed=7,
+                                            origin_correction=True)  # origin correction adds 0.5·Enc(silence)
+    assert len(model.decode_batches) == decodes + 1
+    np.testing.assert_array_equal(every_stem, table["additivity"])
+    assert not np.array_equal(half_vocals, table["scale_0_5"])
+    engine.decode_combination(track, "identity", {"vocals": 0.5}, seed=8)  # another seed: another decode
+    assert len(model.decode_batches) == decodes + 2
 
 
 def test_cached_table_is_served_without_running_the_model(tmp_path):

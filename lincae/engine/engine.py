@@ -50,6 +50,16 @@ CACHE_VERSION = 3
 ROW_COEFFICIENTS: dict[str, dict[str, float]] = {r: dict(get_row(r).latent) for r in MODEL_ROWS}
 """Each model row of the demo table as a linear combination of the encoded signals (from `lincae.rows`)."""
 
+
+def table_row(coeffs: Mapping[str, float], origin_correction: bool = False) -> str | None:
+    """The model row of the demo table whose latent is Σ coeffs · z (with origin correction, when that adds
+    nothing: the coefficients sum to 1), or None."""
+    if origin_correction and sum(coeffs.values()) != 1:
+        return None
+    wanted = {s: c for s, c in coeffs.items() if c != 0}
+    return next((r for r, latent in ROW_COEFFICIENTS.items() if latent == wanted), None)
+
+
 @dataclass
 class _Slot:
     """One model and the lock that serialises its loading and its forward passes."""
@@ -351,13 +361,18 @@ class Engine:
         """Dec(Σ coeffs[s] · z_s) for signals s in `SIGNALS`, at the track's rate and length.
 
         With `origin_correction`, Enc(silence) · (1 − Σ coeffs) is added to the latent first. Coefficients beyond
-        `lincae.limits.COEFFICIENT_LIMIT` raise `InputError`; a decode with NaN/inf raises `NonFiniteAudio`.
+        `lincae.limits.COEFFICIENT_LIMIT` raise `InputError`; a decode with NaN/inf raises `NonFiniteAudio`. A
+        combination that is a row of the track's table (`table_row`) comes from the cached table when it has one.
         """
         unknown = sorted(set(coeffs) - set(SIGNALS))
         if unknown:
             raise KeyError(f"unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
         coeffs = {s: c for s, c in sorted(check_coefficients(coeffs).items()) if c != 0}
         seed = check_seed(seed)
+        row = table_row(coeffs, origin_correction)
+        table = None if row is None else self.cached_table(track, model_name, seed)
+        if table is not None and row not in table.nonfinite:
+            return table[row]  # one of the track's table rows, already decoded with this seed
         key = self._key(model_name, "combination", track, coeffs=coeffs, seed=seed, origin=origin_correction,
                         precision=self.precision.name)
         complete = complete_entry(("audio",), track.num_samples, also=("nonfinite",))
