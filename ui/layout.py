@@ -107,8 +107,11 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             with gr.Column(scale=3, min_width=220):
                 status = gr.Markdown("Loading…", elem_id="lincae-status")
         table = player()
+        event = dict(fn=show_track, inputs=track, outputs=[table, status], show_progress_on=status,
+                     concurrency_limit=TABLE_CONCURRENCY, concurrency_id="tables", api_visibility="private")
+        page_loaded = demo.load(**{**event, "fn": open_page, "outputs": [track, table, status]})
         with gr.Tab("Latent mixer"):
-            mixer_panel(builder, track, demo)
+            mixer_panel(builder, track, demo, page_loaded)
         with gr.Tab("Analysis") as analysis_tab:
             analysis_panel(builder, track, analysis_tab)
         with gr.Tab("Your own audio", elem_id="lincae-upload"):
@@ -121,10 +124,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         with gr.Accordion("Tracks", open=False):
             gr.Markdown(tracks_note(tracks))
 
-        event = dict(fn=show_track, inputs=track, outputs=[table, status], show_progress_on=status,
-                     concurrency_limit=TABLE_CONCURRENCY, concurrency_id="tables", api_visibility="private")
-        demo.load(**{**event, "fn": open_page, "outputs": [track, table, status]}).then(
-            lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private")
+        page_loaded.then(lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private")
         track.change(trigger_mode="always_last", **event).then(
             lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private"
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
+from gradio.events import Dependency
 
 from lincae import metrics
 from lincae.engine.cells import Cell, make_cell
@@ -182,8 +183,10 @@ def scores_markdown(scores: Mapping[str, MixScore], labels: Mapping[str, str]) -
     return "\n".join(lines)
 
 
-def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks) -> None:
-    """The mixer's controls, player and scores (call inside a Blocks context, e.g. in a tab); it follows `track`."""
+def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks, page_loaded: Dependency) -> None:
+    """The mixer's controls, player and scores (call inside a Blocks context, e.g. in a tab); it follows `track`.
+    Its first mix is made once `page_loaded` (the page's table) is done: the default gains are a row of that
+    table (Latent Addition), served from it instead of competing with it for the processor."""
     mixer = Mixer(builder)
     gr.Markdown("Set a gain per stem. Each model decodes **Σ gain · z_stem** (latents combined, then decoded); the "
                 "first row plays the same gains applied to the waveforms. A linear model makes the two sound alike, "
@@ -229,7 +232,7 @@ def mixer_panel(builder: TableBuilder, track: gr.Dropdown, demo: gr.Blocks) -> N
     # mix can never land after (and hide) the one asked for last.
     triggers = [*(s.release for s in sliders), scale.submit, origin.input, mix_button.click, track.change]
     gr.on(triggers, run, **event)
-    demo.load(run_on_load, **event)
+    page_loaded.then(run_on_load, **event)
     demo.load(None, js=REMIX_ON_KEYS)
     reset.click(lambda: [1.0] * len(STEMS) + [1.0, False], outputs=[*sliders, scale, origin],
                 api_visibility="private").then(run, **event)
