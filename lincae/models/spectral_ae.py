@@ -14,6 +14,8 @@ normalisation, no biases, ReLU): silence decodes to silence, never to a steady p
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -162,8 +164,23 @@ class SpectralAE(nn.Module):
         self.decoder.linear.weight.copy_(top[:, :, None])
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch's operations on one thread while inside (the thread count before is restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class EmbeddedAutoencoder:
-    """`Autoencoder` adapter around a trained `SpectralAE` checkpoint (deterministic: `seed` is ignored)."""
+    """`Autoencoder` adapter around a trained `SpectralAE` checkpoint (deterministic: `seed` is ignored).
+
+    It runs on one thread: its convolutions are small, so splitting them over cores gains little, and on cores
+    that other work keeps busy (the server, a browser, another table) waiting for each other costs several times
+    the computation itself (docs/BENCHMARKS.md)."""
 
     deterministic = True
 
@@ -176,11 +193,13 @@ class EmbeddedAutoencoder:
 
     @torch.inference_mode()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(x.to(self.device, torch.float32))
+        with one_thread():
+            return self.model.encode(x.to(self.device, torch.float32))
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, length: int, seed: int | None = None) -> torch.Tensor:
-        return self.model.decode(z.to(self.device, torch.float32), length)
+        with one_thread():
+            return self.model.decode(z.to(self.device, torch.float32), length)
 
 
 def save_checkpoint(model: SpectralAE, path: Path, info: dict) -> None:
