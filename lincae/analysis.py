@@ -7,24 +7,24 @@ cache under the track's content hash, the model's weights hash and the seed. The
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from lincae import metrics
+from lincae.data.track import Track
+from lincae.engine import Engine
+from lincae.engine.cache import cache_key
+from lincae.rows import SCALES, STEMS, get_row, scale_row_id
+from lincae.table_metrics import METRIC_KEYS, METRICS, table_metrics
 
-from lincae import metrics  # noqa: E402
-from lincae.data.track import Track  # noqa: E402
-from lincae.engine import Engine  # noqa: E402
-from lincae.engine.cache import cache_key  # noqa: E402
-from lincae.rows import SCALES, STEMS, get_row, scale_row_id  # noqa: E402
-from lincae.table_metrics import METRIC_KEYS, METRICS, table_metrics  # noqa: E402
+if TYPE_CHECKING:  # matplotlib is imported when the first figure is drawn, not when the app starts
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 ANALYSIS_VERSION = 3
 SPECTROGRAM_FFT, SPECTROGRAM_HOP = 2048, 512
@@ -143,8 +143,15 @@ def metrics_table(analyses: Sequence[ModelAnalysis], labels: Mapping[str, str] |
     return headers, rows
 
 
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure of `width` × `height` inches (drawn without pyplot: no backend, no global state)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
 def _curve_axes() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(7.2, 3.6), layout="constrained")
+    fig = new_figure(7.2, 3.6)
     return fig, fig.add_subplot()
 
 
@@ -199,7 +206,7 @@ def spectrogram_figure(audio: np.ndarray, reference: np.ndarray, sample_rate: in
     """The spectrogram of `audio` beside that of `reference`, on one colour scale, log frequency."""
     specs = [spectrogram_db(reference), spectrogram_db(audio)]
     top = max(float(s.max()) for s in specs)
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = new_figure(10, 3.6)
     axes = fig.subplots(1, 2, sharey=True)
     n_bins, n_frames = specs[0].shape
     freqs = np.linspace(0, sample_rate / 2, n_bins)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
 from lincae.data.track import Track
 from lincae.engine import Engine
@@ -31,6 +30,8 @@ def lowpass(x: np.ndarray, sample_rate: int, cutoff: float) -> np.ndarray:
     """`x` low-pass filtered at `cutoff` Hz without phase shift, the way BS.1534 builds its anchors."""
     if not 0 < cutoff < sample_rate / 2:
         raise ValueError(f"cut-off {cutoff} Hz is outside (0, {sample_rate / 2}) Hz")
+    from scipy import signal  # here, not at import: scipy.signal takes a second to import, the page's start waits
+
     sos = signal.butter(ANCHOR_ORDER, cutoff, btype="low", fs=sample_rate, output="sos")
     x = np.asarray(x, dtype=np.float64)
     if len(x) <= 3 * (2 * len(sos) + 1):  # too short for filtfilt's padding

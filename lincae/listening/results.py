@@ -15,16 +15,14 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
+from lincae.listening.design import HIDDEN_REFERENCE, MID_ANCHOR, Design
+from lincae.listening.store import Rating
+from lincae.rows import ROW_BY_ID
 
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from lincae.listening.design import HIDDEN_REFERENCE, MID_ANCHOR, Design  # noqa: E402
-from lincae.listening.store import Rating  # noqa: E402
-from lincae.rows import ROW_BY_ID  # noqa: E402
+if TYPE_CHECKING:  # matplotlib and scipy.stats are imported where used: together they delay the page's start
+    from matplotlib.figure import Figure
 
 REFERENCE_BELOW = 90.0
 ANCHOR_ABOVE = 90.0
@@ -106,6 +104,8 @@ def screen(ratings: Sequence[Rating]) -> dict[str, str]:
 
 def confidence_interval(scores: Sequence[float], confidence: float = CONFIDENCE) -> float | None:
     """Half-width of the t-distribution confidence interval of the mean; None with fewer than two scores."""
+    from scipy import stats
+
     n = len(scores)
     if n < 2:
         return None
@@ -162,6 +162,8 @@ def summary_csv(results: Results) -> str:
 
 def box_plot(results: Results, names: Mapping[str, str] | None = None) -> Figure:
     """One panel per row: a box of the included scores per condition, with the mean and its 95 % interval."""
+    from matplotlib.figure import Figure  # drawn without pyplot: no backend, no global state
+
     names = names or {}
     rows = results.design.rows
     fig = Figure(figsize=(max(6.4, 1.0 + 0.9 * len(results.design.conditions)), 2.9 * len(rows)),
