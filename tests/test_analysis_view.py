@@ -22,9 +22,12 @@ def analyst(tmp_path):
 
 def test_each_model_that_runs_is_analysed_and_a_broken_one_is_named(analyst):
     updates = list(analyst.updates("t1"))
-    # Metrics of linear, noisy, broken (fails); then the curves of linear and noisy.
-    assert [len(done) for done, _ in updates] == [0, 1, 2, 2, 2, 2]
-    assert [bool(a.homogeneity) for a in updates[3][0]] == [False, False]  # the metrics table comes first
+    # Metrics of linear, noisy, broken (fails), side by side; then the curves of linear and noisy.
+    assert updates[0] == ([], "Computing the metrics of Linear, Noisy and Broken…")
+    metrics_done = next(i for i, (_, line) in enumerate(updates) if "linearity curves" in line)
+    assert [(a.model, bool(a.homogeneity)) for a in updates[metrics_done][0]] == [("linear", False), ("noisy", False)]
+    assert updates[metrics_done][1] == "Computing the linearity curves of Linear and Noisy…"
+    assert all(line.startswith("Computing the metrics") for _, line in updates[:metrics_done])
     assert all(a.homogeneity and a.additivity for a in updates[-1][0])
     done, status = updates[-1]
     assert [a.model for a in done] == ["linear", "noisy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import gradio as gr
 
@@ -20,6 +21,11 @@ log = logging.getLogger(__name__)
 MODEL_ROWS = [(r.label, r.id) for r in ROWS if not r.reference]
 ROW_LABELS = {r.id: r.label for r in ROWS}
 DEFAULT_ROW = "sep_vocals"
+WORKERS = 2
+"""Models analysed side by side: each analysis runs on one core (the embedded models compute on one thread)."""
+TOGETHER_S = 0.3
+"""Models that finish within this time of each other are shown in one update (each update redraws the plots)."""
+_POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="analysis")
 METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in METRICS)
 
 
@@ -36,30 +42,42 @@ class Analyst:
         return [m.name for m in self.builder.model_infos() if m.available]
 
     def updates(self, track_id: str) -> Iterator[tuple[list[ModelAnalysis], str]]:
-        """The analyses so far and a status line: first each model's metrics (from the table the page already
-        computed, so they arrive in about a second), then each model's curves (more decodes)."""
+        """The analyses so far and a status line: first every model's metrics (from the table the page already
+        computed, plus the origin-corrected decodes), then every model's curves (more decodes). The models of each
+        step are computed side by side, `WORKERS` at a time; an update follows each one that finishes."""
         b = self.builder
         track = b.load_track(track_id)
         models = self.available()
+        labels = self.labels()
         done: dict[str, ModelAnalysis] = {}
         failures: dict[str, str] = {}
+
+        def analyse(name: str, curves: bool) -> ModelAnalysis:
+            return analysis.analyse(b.engine, track, name, seed=b.seed, curves=curves)
+
         for curves in (False, True):
             todo = [n for n in models if n not in failures]
-            for i, name in enumerate(todo):
-                what = "the linearity curves of" if curves else "the metrics of"
-                yield list(done.values()), f"Computing {what} {self.labels()[name]} ({i + 1}/{len(todo)})…"
-                try:
-                    done[name] = analysis.analyse(b.engine, track, name, seed=b.seed, curves=curves)
-                except ModelUnavailable as err:
-                    failures[name] = err.reason
-                except Exception as err:  # one broken model must not take the analysis down
-                    log.exception("analysis of %s failed on %s", name, track_id)
-                    failures[name] = f"{type(err).__name__}: {err}"
-                    done.pop(name, None)
+            what = "the linearity curves of" if curves else "the metrics of"
+            running = {_POOL.submit(analyse, name, curves): name for name in todo}
+            while running:
+                names = [labels[n] for n in todo if n in running.values()]
+                yield _in_order(done, models), f"Computing {what} {_listed(names)}…"
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished |= wait(running.keys() - finished, timeout=TOGETHER_S)[0]
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        done[name] = future.result()
+                    except ModelUnavailable as err:
+                        failures[name] = err.reason
+                    except Exception as err:  # one broken model must not take the analysis down
+                        log.exception("analysis of %s failed on %s", name, track_id, exc_info=err)
+                        failures[name] = f"{type(err).__name__}: {err}"
+                        done.pop(name, None)
         status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."
         if failures:
             status += " Not analysed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
-        yield list(done.values()), status
+        yield _in_order(done, models), status
 
     def spectrogram(self, track_id: str, row: str, model: str):
         b = self.builder
@@ -68,6 +86,15 @@ class Analyst:
         return analysis.spectrogram_figure(audio, analysis.reference_audio(track, row), track.sample_rate,
                                            f"{ROW_LABELS[row]} — {self.labels().get(model, model)}",
                                            reference_title(row))
+
+
+def _in_order(done: dict[str, ModelAnalysis], models: list[str]) -> list[ModelAnalysis]:
+    """The analyses done, in the order of the models (not the order they finished in)."""
+    return [done[n] for n in models if n in done]
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def reference_title(row: str) -> str:
