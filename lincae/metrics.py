@@ -167,8 +167,9 @@ def band_snrs(ref, est, sample_rate: int, n_fft: int = 2048) -> tuple[np.ndarray
     freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
     edges = third_octave_edges(high=sample_rate / 2)
     band = np.digitize(freqs, edges) - 1  # −1 below the first edge, n above the last
-    signal = np.array([np.sum(mr[:, band == i] ** 2) for i in range(len(edges) - 1)])
-    noise = np.array([np.sum((mr - me)[:, band == i] ** 2) for i in range(len(edges) - 1)])
+    inside = (band >= 0) & (band < len(edges) - 1)
+    per_bin = np.sum(mr**2, axis=0)[inside], np.sum((mr - me) ** 2, axis=0)[inside]
+    signal, noise = (np.bincount(band[inside], weights=w, minlength=len(edges) - 1) for w in per_bin)
     snrs = 10 * np.log10((signal + EPS) / (noise + EPS))
     return edges, snrs, signal / max(float(np.sum(mr**2)), EPS)
 
