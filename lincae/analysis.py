@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # matplotlib is imported when the first figure is drawn, not 
 
 ANALYSIS_VERSION = 3
 SPECTROGRAM_FFT, SPECTROGRAM_HOP = 2048, 512
+SPECTROGRAM_LOW_HZ, SPECTROGRAM_BANDS = 30.0, 240
+"""The spectrogram's lowest frequency and the most rows it draws (log-spaced bands: a figure's worth of rows)."""
+SPECTROGRAM_TICKS_HZ = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 CURVE_GAINS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.5, 2.0, 2.5, 3.0)
 """Gains of the homogeneity curve; they include the table's scales so both show the same numbers."""
 if not set(SCALES) <= set(CURVE_GAINS):
@@ -201,6 +204,19 @@ def spectrogram_db(x: np.ndarray, n_fft: int = SPECTROGRAM_FFT, hop: int = SPECT
     return (20 * np.log10(np.maximum(mag, 1e-6))).T
 
 
+def log_frequency_bands(spec: np.ndarray, sample_rate: int, low_hz: float = SPECTROGRAM_LOW_HZ,
+                        bands: int = SPECTROGRAM_BANDS) -> tuple[np.ndarray, np.ndarray]:
+    """(band edges in Hz [n + 1], `spec` [bins, frames] pooled into bands [n, frames]): at most `bands` bands
+    evenly spaced in log frequency from `low_hz` to Nyquist, each the loudest of its FFT bins (one bin per band
+    where bins are sparser than bands). What a log-frequency plot can show, at a fraction of the drawing cost."""
+    n_bins = spec.shape[0]
+    bin_hz = sample_rate / 2 / (n_bins - 1)
+    first = np.unique(np.floor(np.geomspace(low_hz, sample_rate / 2, bands + 1) / bin_hz).astype(int))
+    first = first[first < n_bins - 1]
+    edges = np.append(first, n_bins - 1) * bin_hz
+    return edges, np.maximum.reduceat(spec[: n_bins - 1], first, axis=0)
+
+
 def spectrogram_figure(audio: np.ndarray, reference: np.ndarray, sample_rate: int, title: str,
                        reference_title: str = "reference", range_db: float = 80.0) -> Figure:
     """The spectrogram of `audio` beside that of `reference`, on one colour scale, log frequency."""
@@ -208,15 +224,17 @@ def spectrogram_figure(audio: np.ndarray, reference: np.ndarray, sample_rate: in
     top = max(float(s.max()) for s in specs)
     fig = new_figure(10, 3.6)
     axes = fig.subplots(1, 2, sharey=True)
-    n_bins, n_frames = specs[0].shape
-    freqs = np.linspace(0, sample_rate / 2, n_bins)
-    times = np.arange(n_frames) * SPECTROGRAM_HOP / sample_rate
+    times = (np.arange(specs[0].shape[1] + 1) - 0.5) * SPECTROGRAM_HOP / sample_rate  # frame edges
     mesh = None
     for ax, spec, name in zip(axes, specs, (reference_title, title)):
-        mesh = ax.pcolormesh(times, freqs[1:], spec[1:], shading="auto", cmap="magma", vmin=top - range_db,
-                             vmax=top, rasterized=True)
+        edges, pooled = log_frequency_bands(spec, sample_rate)
+        mesh = ax.pcolormesh(times, edges, pooled, shading="flat", cmap="magma", vmin=top - range_db, vmax=top,
+                             rasterized=True)
         ax.set_yscale("log")
-        ax.set_ylim(30, sample_rate / 2)
+        ax.set_ylim(SPECTROGRAM_LOW_HZ, sample_rate / 2)
+        ticks = [f for f in SPECTROGRAM_TICKS_HZ if f <= sample_rate / 2]
+        ax.set_yticks(ticks, [f"{f / 1000:g}k" if f >= 1000 else f"{f:g}" for f in ticks])
+        ax.minorticks_off()  # a log axis' automatic minor ticks cost more to draw than the picture
         ax.set_title(name, fontsize="medium")
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("frequency (Hz)")

@@ -172,3 +172,14 @@ def test_spectrogram_shows_a_tone_at_its_frequency():
     spec = analysis.spectrogram_db(np.sin(2 * np.pi * 1000 * t).astype(np.float32))
     peak_bin = int(np.argmax(spec.mean(axis=1)))
     assert peak_bin * SR / 2048 == pytest.approx(1000, abs=SR / 2048)
+
+
+def test_the_drawn_spectrogram_keeps_a_tone_in_the_band_of_its_frequency():
+    t = np.arange(SR // 2) / SR
+    spec = analysis.spectrogram_db(np.sin(2 * np.pi * 3000 * t).astype(np.float32))
+    edges, bands = analysis.log_frequency_bands(spec, SR, low_hz=30.0, bands=100)
+    assert len(bands) == len(edges) - 1 <= 100 and bands.shape[1] == spec.shape[1]
+    assert edges[0] <= 30.0 and edges[-1] == SR / 2 and np.all(np.diff(edges) > 0)
+    loudest = int(np.argmax(bands.mean(axis=1)))
+    assert edges[loudest] <= 3000 < edges[loudest + 1]
+    assert bands.max() == spec[:-1].max()  # each band is its loudest bin: peaks are never averaged away
