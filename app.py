@@ -81,4 +81,7 @@ if warm_first_track:  # its cells (WAVs and waveforms), from the tables computed
 gc.freeze()
 
 if __name__ == "__main__":
-    demo.launch(**launch_kwargs(builder.cells_dir))
+    demo.launch(prevent_thread_lock=True, **launch_kwargs(builder.cells_dir))
+    # The Analysis tab's figures need matplotlib: imported now, while the first visitor's browser builds the page.
+    import matplotlib.figure  # noqa: E402, F401
+    demo.block_thread()

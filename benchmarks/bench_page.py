@@ -12,7 +12,8 @@ free port, and drives the page with Playwright and Debian's Chromium:
   - `mixer_after_release_s`: a vocals-gain slider dragged and released, until the mixer player holds the
     new mix for every model and its audio is decoded;
   - `analysis_metrics_shown_s`: a click on the Analysis tab until its metrics table shows a row;
-  - `analysis_first_open_s`: the same click until the metrics table and both plots are shown.
+  - `analysis_first_open_s`: the same click until the metrics table and both plots are shown;
+  - `analysis_spectrogram_shown_s`: the same click until the spectrogram of the default cell is shown too.
 With `--baseline REV` the same measurements run on the app as of git revision REV too (extracted to a
 temporary folder), alternating baseline and current run by run, so both see the same machine load.
 Results print as JSON (with the machine and its load).
@@ -45,6 +46,7 @@ MIXED = ("(f) => { const p = window.lincaePlayers && window.lincaePlayers.mixer;
          " && (document.querySelector('#lincae-mix-status')?.innerText || '').startsWith('Mixed'); }")
 MIX_READY = "(document.querySelector('#lincae-mix-status')?.innerText || '').startsWith('Mixed')"
 METRICS_SHOWN = "document.querySelectorAll('#lincae-metrics tbody tr').length > 0"
+SPECTROGRAM_SHOWN = "document.querySelector('#lincae-spectrogram img') !== null"
 ANALYSED = ("(document.querySelector('#lincae-analysis-status')?.innerText || '').startsWith('Analysed')"
             " && ['homogeneity', 'additivity'].every(p => document.querySelector(`#lincae-${p} img`))")
 
@@ -123,6 +125,8 @@ def one_run(browser, timeout_s: float, app_dir: Path = ROOT) -> dict:
         result["analysis_metrics_shown_s"] = time.monotonic() - t2
         page.wait_for_function(ANALYSED, timeout=timeout_s * 1000)
         result["analysis_first_open_s"] = time.monotonic() - t2
+        page.wait_for_function(SPECTROGRAM_SHOWN, timeout=timeout_s * 1000)
+        result["analysis_spectrogram_shown_s"] = time.monotonic() - t2
         return result
     except PlaywrightTimeout as err:  # a wait that never ended is a result too: say which
         result["timed_out"] = str(err).splitlines()[0]
