@@ -30,13 +30,18 @@ def app_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    with chromium() as browser:
-        page, log = open_page(browser, app_url)
-        wait_for(page, "document.querySelector('#lincae-status')?.innerText.includes('Ready')", timeout_ms=30_000)
-        wait_for(page, "(() => { const l = window.lincaePlayer.loaded(); return l.total && l.decoded === l.total; })()")
-        page.log = log
-        yield page
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def page(app_url, browser):
+    page, log = open_page(browser, app_url)
+    wait_for(page, "document.querySelector('#lincae-status')?.innerText.includes('Ready')", timeout_ms=30_000)
+    wait_for(page, "(() => { const l = window.lincaePlayer.loaded(); return l.total && l.decoded === l.total; })()")
+    page.log = log
+    yield page
 
 
 def test_page_loads_offline_without_console_errors(page):
@@ -80,3 +85,31 @@ def test_choosing_another_track_loads_its_table_and_stops_playback(page):
     assert page.evaluate("() => window.lincaePlayer.data.duration") == pytest.approx(DURATIONS["t2"])
     assert page.locator('#lincae-player td.lc-cell[role="button"]').count() == len(ROWS) * 2
     assert page.log.external_requests == [] and page.log.console_errors == []
+
+
+def test_a_table_computed_before_the_page_is_built_is_part_of_the_page(tmp_path, browser):
+    """The app computes the first track's table while it starts: the page then carries it, and the player loads its
+    audio without waiting for the page's first request (here every request to the queue is refused)."""
+    engine = Engine(device="cpu", cache_dir=tmp_path / "cache", loader=loader_for(IdentityAE("linear"),
+                                                                                   NoisyAE("noisy")))
+    models = [info("linear"), info("noisy", linear=False), info("gated", available=False, reason="needs an HF token")]
+    builder = TableBuilder(engine, models, {"t1": make_track("t1", 1.0)}.__getitem__, cells_dir=tmp_path / "cells")
+    builder.warm("t1")
+    refused: list[str] = []
+
+    def refuse(route):
+        refused.append(route.request.url)
+        route.abort()
+
+    with served(build_demo(builder, TRACKS[:1]), allowed_paths=[str(builder.cells_dir)]) as url:
+        page = browser.new_page()
+        page.route("**/gradio_api/queue/**", refuse)
+        page.goto(url)
+        wait_for(page, "(() => { const p = window.lincaePlayer, l = p && p.data && p.loaded();"
+                       " return l && l.total && l.decoded === l.total; })()", timeout_ms=30_000)
+        data = page.evaluate("window.lincaePlayer.data")
+        assert data["track"]["id"] == "t1"
+        assert set(data["cells"]["sep_vocals"]) == {"linear", "noisy"}
+        assert "Ready" in page.locator("#lincae-status").inner_text()
+        assert refused  # the page did ask the queue (its load events); the table did not come from there
+        page.close()

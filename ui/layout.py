@@ -82,6 +82,10 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
     `settings.listening_db` (default: `listening.sqlite` in the engine's cache folder)."""
     store = ListeningStore(settings.listening_db or db_path(builder.engine.cache_dir))
     choices = [(t.title, t.id) for t in tracks]
+    # The first track's table when it is computed already (the app computes it while Gradio is imported): part of
+    # the page itself, so the player fetches its audio as soon as it appears instead of after the page's first
+    # request. Never waits: without it the page loads the table as any other.
+    first = builder.cached(choices[0][1]) if choices else None
 
     def show_track(track_id: str | None, request: gr.Request, progress=gr.Progress()) -> Iterator[tuple[str, str]]:
         if not track_id:
@@ -105,8 +109,8 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track",
                                 show_label=False, container=False, scale=1, min_width=220, elem_id="lincae-track")
             with gr.Column(scale=3, min_width=220):
-                status = gr.Markdown("Loading…", elem_id="lincae-status")
-        table = player()
+                status = gr.Markdown(first.status if first else "Loading…", elem_id="lincae-status")
+        table = player(first.value if first else None)
         event = dict(fn=show_track, inputs=track, outputs=[table, status], show_progress_on=status,
                      concurrency_limit=TABLE_CONCURRENCY, concurrency_id="tables", api_visibility="private")
         page_loaded = demo.load(**{**event, "fn": open_page, "outputs": [track, table, status]})
