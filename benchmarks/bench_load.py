@@ -90,10 +90,13 @@ class PageEvent:
         self.fn_index = dep["id"]
         self.http = httpx.Client(timeout=600)
 
-    def table(self, track_id: str) -> None:
+    def table(self, track_id: str) -> float:
+        """Ask for the table; return the seconds it waited in the queue before its handler started."""
         session = uuid.uuid4().hex
         body = {"data": [track_id], "fn_index": self.fn_index, "session_hash": session, "event_data": None,
                 "trigger_id": None}
+        joined = time.perf_counter()
+        started = None
         join = self.http.post(f"{self.url}/gradio_api/queue/join", json=body)
         if join.status_code != 200:
             raise RuntimeError(f"queue/join {join.status_code}: {join.text[:200]}")
@@ -102,10 +105,13 @@ class PageEvent:
                 if not line.startswith("data:"):
                     continue
                 message = json.loads(line[5:])
+                if message.get("msg") == "process_starts" and started is None:
+                    started = time.perf_counter()
                 if message.get("msg") == "process_completed":
                     if not message.get("success", False):
                         raise RuntimeError(str(message.get("output", {}).get("error") or message)[:200])
-                    return
+                    return (started or time.perf_counter()) - joined
+        raise RuntimeError("the event stream ended before the table was complete")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +163,7 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     base_rss = rss_mb(server.pid)
 
     latencies: dict[str, list[float]] = defaultdict(list)
+    queue_waits: list[float] = []  # of the page's cached tables: from joining the queue to the handler's start
     errors: list[str] = []
     peak = [base_rss]
     stop = threading.Event()
@@ -177,7 +184,9 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             start = time.perf_counter()
             try:
                 if kind == "page: cached table":
-                    page.table("song-1")
+                    wait = page.table("song-1")
+                    with lock:
+                        queue_waits.append(wait)
                 elif kind == "api: process_stems (cached)":
                     api.predict(**song, model=model, length=args.seconds, api_name="/process_stems")
                 elif kind == "api: process_stems (new audio)":
@@ -213,8 +222,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     idle_rss = rss_mb(server.pid)
 
     print(f"\n{'call':34} {'n':>5} {'p50 (s)':>9} {'p95 (s)':>9} {'max (s)':>9}")
-    for kind in KINDS:
-        xs = sorted(latencies[kind])
+    for kind, xs in [*((k, latencies[k]) for k in KINDS), ("  of which waiting in the queue", queue_waits)]:
+        xs = sorted(xs)
         if xs:
             p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
             print(f"{kind:34} {len(xs):5d} {statistics.median(xs):9.3f} {p95:9.3f} {xs[-1]:9.3f}")

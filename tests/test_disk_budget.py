@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -68,13 +69,16 @@ def test_budget_setting_reaches_the_engine(tmp_path):
             from_environment({"LINCAE_CACHE_GB": bad})
 
 
-def test_memory_is_released_when_the_last_computation_ends(monkeypatch):
-    released = []
-    monkeypatch.setattr("lincae.engine.memory.release_memory", lambda: released.append(True))
-    work = Computations()
+def test_memory_is_released_once_no_computation_has_run_for_a_while(monkeypatch):
+    released = threading.Event()
+    monkeypatch.setattr("lincae.engine.memory.release_memory", released.set)
+    work = Computations(idle_seconds=0.3)
     with work.running_one():
         with work.running_one():
             pass
-        assert released == []  # one still running
-    assert released == [True] and work.running == 0
+        assert not released.wait(0.5)  # one still running
+    with work.running_one():  # computations that follow each other: no release between them
+        assert not released.wait(0.5)
+    assert not released.is_set() and work.running == 0
+    assert released.wait(5)  # idle long enough
     release_memory()  # the real one runs anywhere
