@@ -103,6 +103,8 @@ METRICS: tuple[Metric, ...] = (
            lambda t, y: min(metrics.snr(y[with_origin(scale_row_id(a))], a * y["ae_vocals"]) for a in SCALES)),
 )
 METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)
+METRICS_OP = "table_metrics-1"
+"""The cache's name for these metrics; bump it when a metric's definition changes."""
 
 
 def score(track: Track, audio: Audio, deterministic: bool) -> dict[str, float]:
@@ -112,8 +114,22 @@ def score(track: Track, audio: Audio, deterministic: bool) -> dict[str, float]:
 
 
 def table_metrics(engine: Engine, track: Track, model: str, seed: int = 0) -> dict[str, float]:
-    """`score` of `model`'s table on `track` decoded with `seed` (computed by the engine, or from its cache)."""
-    table = engine.track_table(track, model, seed=seed)
-    corrected = {with_origin(r.id): engine.decode_combination(track, model, r.latent, seed=seed, origin_correction=True)
-                 for r in ROWS if r.id in ORIGIN_ROWS}
-    return score(track, {**table, **corrected}, engine.model(model).deterministic)
+    """`score` of `model`'s table on `track` decoded with `seed`, computed once and then kept in the engine's
+    cache (with the table it comes from)."""
+
+    def compute() -> dict[str, np.ndarray]:
+        table = engine.track_table(track, model, seed=seed)
+        origin_rows = [r for r in ROWS if r.id in ORIGIN_ROWS]
+        decoded = engine.decode_combinations(track, model, [r.latent for r in origin_rows], seed=seed,
+                                             origin_correction=True)
+        corrected = {with_origin(r.id): audio for r, audio in zip(origin_rows, decoded)}
+        scores = score(track, {**table, **corrected}, engine.model(model).deterministic)
+        return {k: np.array(v) for k, v in scores.items()}
+
+    return {k: float(v) for k, v in engine.derived(track, model, METRICS_OP, METRIC_KEYS, compute, seed=seed).items()}
+
+
+def cached_table_metrics(engine: Engine, track: Track, model: str, seed: int = 0) -> dict[str, float] | None:
+    """`table_metrics` if they are cached, else None: never computes, never loads a model."""
+    hit = engine.derived(track, model, METRICS_OP, METRIC_KEYS, seed=seed)
+    return None if hit is None else {k: float(v) for k, v in hit.items()}

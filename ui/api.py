@@ -15,28 +15,37 @@ import threading
 import time
 from pathlib import Path
 
+import anyio.to_thread
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 from scipy.io import wavfile
 
 from lincae import metrics
 from lincae.audio import wav_is_complete
 from lincae.data.track import Track
 from lincae.data.uploads import MIXTURE, AudioInputError, build_track
-from lincae.engine.cache import TEMP_MARK
+from lincae.engine.cache import TEMP_MARK, sweep_temporary
 from lincae.limits import InputError, check_coefficients, check_number, check_seed
 from lincae.registry import ModelUnavailable
 from lincae.rows import REFERENCE_ROWS, ROW_IDS, STEMS, combine_signals, get_row
 from lincae.settings import Settings
-from lincae.table_metrics import METRICS, table_metrics
+from lincae.table_metrics import METRICS, cached_table_metrics, table_metrics
+from ui.compute_queue import Busy, ComputeQueue
 from ui.tables import DEFAULT_SEED, TableBuilder
 
 log = logging.getLogger(__name__)
 
-API_CONCURRENCY = 8
-"""API requests handled at once, in their own queue (scripts never take the page's slots). A cached table is
-answered at once; computations beyond `API_COMPUTE_SLOTS` wait inside the handler, in arrival order."""
+API_CONCURRENCY = 64
+"""API requests in their handlers at once, in their own group (scripts never take the page's slots). A handler
+holds no thread while it waits for a compute slot, so this only bounds the requests the app keeps track of."""
 API_COMPUTE_SLOTS = 2
+"""Computations of the API at once; the others wait their turn in arrival order. Cached answers take none."""
+API_MAX_WAITING = 32
+"""Computations waiting at most; beyond it a request is answered at once that the server is busy, to retry."""
+OUTPUT_FOLDER = "lincae-api"
+"""Inside Gradio's own file cache: files there are served as they are, not hashed and copied for each answer,
+and Gradio's cleanup (`delete_cache`) removes them."""
 
 
 def _error(message: str) -> gr.Error:
@@ -49,9 +58,10 @@ def _finite(x: float) -> float | None:
 
 def _write(folder: Path, name: str, audio: np.ndarray, sample_rate: int) -> str:
     """A 32-bit float WAV, written once: its bytes depend on the audio only (no timestamp in the header), and
-    the folder is content-addressed, so a repeated call neither rewrites it nor makes Gradio copy it again."""
+    the folder is content-addressed, so a repeated call finds it written already."""
     path = folder / f"{name}.wav"
     if wav_is_complete(path, len(audio)):
+        os.utime(path)  # Gradio's cleanup ages files by their change time: this one was just handed out again
         return str(path)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}{TEMP_MARK}.{threading.get_ident()}.{time.monotonic_ns()}.wav"
@@ -68,8 +78,15 @@ def _request_dir(root: Path, **params) -> Path:
 
 def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
     """Add the endpoints to the Blocks being built. Their components are hidden: they exist for the API."""
-    out_root = builder.cells_dir / "api"
-    compute_slots = threading.Semaphore(API_COMPUTE_SLOTS)  # wakes waiters first come, first served
+    out_root = Path(get_upload_folder()) / OUTPUT_FOLDER
+    sweep_temporary(out_root)  # what a process killed mid-write left
+    queue = ComputeQueue(API_COMPUTE_SLOTS, API_MAX_WAITING)
+
+    async def computed(fn):
+        try:
+            return await queue.run(fn)
+        except Busy as err:
+            raise _error(str(err)) from None
 
     def checked(check, *args):
         try:
@@ -85,8 +102,6 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             upload = build_track(files, start=start, length=length, limit=settings.max_seconds)
         except AudioInputError as err:
             raise _error(str(err)) from None
-        for w in upload.warnings:
-            gr.Warning(w)
         return upload
 
     def model_name(name: str | None) -> str:
@@ -116,64 +131,81 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             for m in builder.model_infos()
         ]
 
-    def process_stems(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None, start=0.0,
-                      length=None, seed=DEFAULT_SEED):
+    async def process_stems(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None, start=0.0,
+                            length=None, seed=DEFAULT_SEED):
         """All rows of the demo table for one model, from four stems (or a mixture and its vocals): one WAV
         per row, in the table's order, and a JSON summary with metrics."""
         seed = checked(check_seed, DEFAULT_SEED if seed is None else seed)
-        name = model_name(model)
-        upload = upload_track(vocals, drums, bass, other, mixture, start, length)
+        name, upload = await anyio.to_thread.run_sync(
+            lambda: (model_name(model), upload_track(vocals, drums, bass, other, mixture, start, length)))
+        for w in upload.warnings:
+            gr.Warning(w)
         track = upload.track
+        engine = builder.engine
 
-        def compute():
-            return (builder.engine.track_table(track, name, seed=seed),
-                    table_metrics(builder.engine, track, name, seed))
+        def answer():
+            table = run_model(lambda: engine.track_table(track, name, seed=seed), name, track)
+            scores = run_model(lambda: table_metrics(engine, track, name, seed), name, track)
+            audio = {**{r: get_row(r).original_audio(track) for r in REFERENCE_ROWS}, **table}
+            folder = _request_dir(out_root, track=track.id, model=name, seed=seed, op="rows")
+            paths = [_write(folder, r, audio[r], track.sample_rate) for r in ROW_IDS]
+            summary = {
+                "track": {"id": track.id, "title": track.title, "duration": track.duration,
+                          "sample_rate": track.sample_rate, "mode": upload.mode},
+                "model": name, "seed": seed, "rows": list(ROW_IDS), "warnings": list(upload.warnings),
+                "nonfinite_rows": list(table.nonfinite),
+                "metrics": {k: _finite(v) for k, v in scores.items()},
+                "metrics_help": {m.key: m.good for m in METRICS},
+            }
+            return paths, summary
 
-        if builder.engine.cached_table(track, name, seed) is not None:
-            table, scores = run_model(compute, name, track)
-        else:
-            with compute_slots:
-                table, scores = run_model(compute, name, track)
-        audio = {**{r: get_row(r).original_audio(track) for r in REFERENCE_ROWS}, **table}
-        folder = _request_dir(out_root, track=track.id, model=name, seed=seed, op="rows")
-        paths = [_write(folder, r, audio[r], track.sample_rate) for r in ROW_IDS]
-        summary = {
-            "track": {"id": track.id, "title": track.title, "duration": track.duration,
-                      "sample_rate": track.sample_rate, "mode": upload.mode},
-            "model": name, "seed": seed, "rows": list(ROW_IDS), "warnings": list(upload.warnings),
-            "nonfinite_rows": list(table.nonfinite),
-            "metrics": {k: _finite(v) for k, v in scores.items()},
-            "metrics_help": {m.key: m.good for m in METRICS},
-        }
-        return paths, summary
+        def cached() -> bool:
+            return (engine.cached_table(track, name, seed) is not None
+                    and cached_table_metrics(engine, track, name, seed) is not None)
 
-    def mix_latents(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None, vocals_gain=1.0,
-                    drums_gain=1.0, bass_gain=1.0, other_gain=1.0, origin_correction=False, start=0.0, length=None,
-                    seed=DEFAULT_SEED):
+        if await anyio.to_thread.run_sync(cached):
+            return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
+        return await computed(answer)
+
+    async def mix_latents(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None,
+                          vocals_gain=1.0, drums_gain=1.0, bass_gain=1.0, other_gain=1.0, origin_correction=False,
+                          start=0.0, length=None, seed=DEFAULT_SEED):
         """Dec(Σ gain_s · z_s) for one model, beside the same gains applied to the waveforms. With a mixture and
         its vocals, `other` is the accompaniment and drums and bass are silent."""
         gains = checked(check_coefficients, {"vocals": vocals_gain, "drums": drums_gain, "bass": bass_gain,
                                              "other": other_gain}, "gain")
         seed = checked(check_seed, DEFAULT_SEED if seed is None else seed)
-        name = model_name(model)
-        upload = upload_track(vocals, drums, bass, other, mixture, start, length)
+        origin = bool(origin_correction)
+        name, upload = await anyio.to_thread.run_sync(
+            lambda: (model_name(model), upload_track(vocals, drums, bass, other, mixture, start, length)))
+        for w in upload.warnings:
+            gr.Warning(w)
         track = upload.track
-        with compute_slots:
-            decoded = run_model(lambda: builder.engine.decode_combination(
-                track, name, gains, seed=seed, origin_correction=bool(origin_correction)), name, track)
-        waveform = combine_signals(track, gains)
-        folder = _request_dir(out_root, track=track.id, model=name, seed=seed, gains=gains,
-                              origin=bool(origin_correction), op="mix")
-        summary = {
-            "track": {"id": track.id, "title": track.title, "duration": track.duration, "mode": upload.mode},
-            "model": name, "seed": seed, "gains": gains, "origin_correction": bool(origin_correction),
-            "warnings": list(upload.warnings),
-            "spectral_snr_db": _finite(metrics.spectral_snr(waveform, decoded)) if np.any(waveform) else None,
-            "metrics_help": {"spectral_snr_db": "the latent mix against the waveform mix, STFT magnitudes; "
-                             "higher is better (a linear model keeps it near its reconstruction SNR)"},
-        }
-        return (_write(folder, "latent_mix", decoded, track.sample_rate),
-                _write(folder, "waveform_mix", waveform, track.sample_rate), summary)
+        engine = builder.engine
+
+        def answer():
+            decoded = run_model(lambda: engine.decode_combination(track, name, gains, seed=seed,
+                                                                  origin_correction=origin), name, track)
+            waveform = combine_signals(track, gains)
+            folder = _request_dir(out_root, track=track.id, model=name, seed=seed, gains=gains, origin=origin,
+                                  op="mix")
+            summary = {
+                "track": {"id": track.id, "title": track.title, "duration": track.duration, "mode": upload.mode},
+                "model": name, "seed": seed, "gains": gains, "origin_correction": origin,
+                "warnings": list(upload.warnings),
+                "spectral_snr_db": _finite(metrics.spectral_snr(waveform, decoded)) if np.any(waveform) else None,
+                "metrics_help": {"spectral_snr_db": "the latent mix against the waveform mix, STFT magnitudes; "
+                                 "higher is better (a linear model keeps it near its reconstruction SNR)"},
+            }
+            return (_write(folder, "latent_mix", decoded, track.sample_rate),
+                    _write(folder, "waveform_mix", waveform, track.sample_rate), summary)
+
+        def cached() -> bool:
+            return engine.cached_combination(track, name, gains, seed=seed, origin_correction=origin) is not None
+
+        if await anyio.to_thread.run_sync(cached):
+            return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
+        return await computed(answer)
 
     with gr.Column(visible=False):
         files = [gr.File(label=name, type="filepath") for name in (*STEMS, MIXTURE)]

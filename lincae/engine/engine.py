@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,7 +28,7 @@ import torch
 from lincae import ops
 from lincae.audio import fit_length, resample
 from lincae.data.track import Track
-from lincae.engine.cache import TwoLevelCache, cache_key, sweep_temporary
+from lincae.engine.cache import Entry, TwoLevelCache, cache_key, sweep_temporary
 from lincae.engine.chunking import ChunkPlan, overlap_add, plan_chunks, split
 from lincae.engine import zerogpu
 from lincae.engine.device import Precision, auto_device, on_zero_gpu
@@ -271,10 +271,10 @@ class Engine:
 
     def _gpu_decode(
         self, name: str, progress: Progress | None, track: Track, z: np.ndarray, seed: int
-    ) -> tuple[np.ndarray, bool]:
+    ) -> list[tuple[np.ndarray, bool]]:
+        """`z`: [items, n, ...], one latent per item, decoded in batched passes."""
         model = self._slot(name).model
-        [(audio, bad)] = self._decode_latents(model, track, self._plan(model, track), z[None], seed)
-        return audio, bad
+        return self._decode_latents(model, track, self._plan(model, track), z, seed)
 
     def _on_gpu(self, method: str, name: str, track: Track, items: int, progress: Progress | None = None,
                 **kwargs):
@@ -326,13 +326,30 @@ class Engine:
     def cached_table(self, track: Track, model_name: str, seed: int = 0) -> TrackTable | None:
         """The table if it is cached, else None. Never computes, never loads a model and never waits for a
         computation, so a cached table is served at once while others compute."""
-        weights = self._fingerprint(model_name) if self._fingerprint is not None else None
-        loaded = self._slots.get(model_name)
-        if weights is None and (loaded is None or loaded.model is None):
+        if not self._knows_weights(model_name):
             return None  # the key needs the weights' identity, which only loading would tell
         hit = self.cache.get(self._table_key(model_name, track, check_seed(seed)),
                              **complete_entry(MODEL_ROWS, track.num_samples, also=("nonfinite",)))
         return None if hit is None else table_from_entry(hit, model_name, track)
+
+    def _knows_weights(self, model_name: str) -> bool:
+        """Whether the weights' identity is known without loading the model (fingerprint, or loaded already)."""
+        loaded = self._slots.get(model_name)
+        return ((self._fingerprint is not None and self._fingerprint(model_name) is not None)
+                or (loaded is not None and loaded.model is not None))
+
+    def derived(self, track: Track, model_name: str, op: str, names: tuple[str, ...],
+                compute: Callable[[], Entry] | None = None, **params) -> Entry | None:
+        """A result computed from a model's outputs on a track (its metrics, say), cached under everything those
+        depend on, `op` and `params`. It holds `names`. Without `compute`, only the cache is looked at: None if
+        absent, and the model is never loaded."""
+        if compute is None and not self._knows_weights(model_name):
+            return None
+        key = self._key(model_name, op, track, precision=self.precision.name, **params)
+        hit = self.cache.get(key, names=names)
+        if hit is None and compute is not None:
+            hit = self.cache.put(key, compute())
+        return hit
 
     def _table_key(self, model_name: str, track: Track, seed: int, progress: Progress | None = None) -> str:
         return self._key(model_name, "table", track, progress, seed=seed, rows=ROW_COEFFICIENTS,
@@ -364,30 +381,75 @@ class Engine:
         `lincae.limits.COEFFICIENT_LIMIT` raise `InputError`; a decode with NaN/inf raises `NonFiniteAudio`. A
         combination that is a row of the track's table (`table_row`) comes from the cached table when it has one.
         """
+        row = self._table_row(track, model_name, self._checked_combination(coeffs), check_seed(seed),
+                              origin_correction)
+        if row is not None:
+            return row
+        [audio] = self.decode_combinations(track, model_name, [coeffs], seed, origin_correction)
+        return audio
+
+    def _table_row(self, track: Track, model_name: str, coeffs: dict[str, float], seed: int,
+                   origin_correction: bool) -> np.ndarray | None:
+        """The combination's audio if it is one of the track's table rows (`table_row`) and that table is cached."""
+        row = table_row(coeffs, origin_correction)
+        table = None if row is None else self.cached_table(track, model_name, seed)
+        return table[row] if table is not None and row not in table.nonfinite else None
+
+    def decode_combinations(
+        self,
+        track: Track,
+        model_name: str,
+        combinations: Sequence[Mapping[str, float]],
+        seed: int = 0,
+        origin_correction: bool = False,
+    ) -> list[np.ndarray]:
+        """`decode_combination` of each combination; those not cached are decoded together, in batched passes."""
+        combinations = [self._checked_combination(c) for c in combinations]
+        seed = check_seed(seed)
+        keys = [self._combination_key(model_name, track, c, seed, origin_correction) for c in combinations]
+        complete = complete_entry(("audio",), track.num_samples, also=("nonfinite",))
+        hits = [self.cache.get(k, **complete) for k in keys]
+        if any(h is None for h in hits):
+            z = self.latents(track, model_name)
+            silence = self.silence_latent(track, model_name) if origin_correction else None
+            self.model(model_name)
+            with self._slot(model_name).lock, self.computations.running_one():
+                hits = [h if h is not None else self.cache.get(k, **complete) for h, k in zip(hits, keys)]
+                todo = [i for i, h in enumerate(hits) if h is None]  # another thread may have decoded the rest
+                if todo:
+                    z_comb = np.stack([ops.combine(combinations[i], z, silence=silence) for i in todo])
+                    decoded = self._on_gpu("decode", model_name, track, len(todo),
+                                           z=np.ascontiguousarray(z_comb, dtype=np.float32), seed=seed)
+                    for i, (audio, bad) in zip(todo, decoded):
+                        hits[i] = self.cache.put(keys[i], {"audio": audio, "nonfinite": np.array(bad)})
+        if any(bool(h["nonfinite"]) for h in hits):
+            raise NonFiniteAudio(f"{model_name} decoded this combination to NaN/inf: there is no audio to play. "
+                                 "Try smaller gains.")
+        return [h["audio"] for h in hits]
+
+    def cached_combination(self, track: Track, model_name: str, coeffs: Mapping[str, float], seed: int = 0,
+                           origin_correction: bool = False) -> np.ndarray | None:
+        """`decode_combination` if it is cached (and finite), else None. Never computes, never loads a model."""
+        if not self._knows_weights(model_name):
+            return None
+        coeffs, seed = self._checked_combination(coeffs), check_seed(seed)
+        row = self._table_row(track, model_name, coeffs, seed, origin_correction)
+        if row is not None:
+            return row
+        key = self._combination_key(model_name, track, coeffs, seed, origin_correction)
+        hit = self.cache.get(key, **complete_entry(("audio",), track.num_samples, also=("nonfinite",)))
+        return None if hit is None or hit["nonfinite"] else hit["audio"]
+
+    def _combination_key(self, model_name: str, track: Track, coeffs: dict[str, float], seed: int,
+                         origin_correction: bool) -> str:
+        return self._key(model_name, "combination", track, coeffs=coeffs, seed=seed, origin=origin_correction,
+                         precision=self.precision.name)
+
+    @staticmethod
+    def _checked_combination(coeffs: Mapping[str, float]) -> dict[str, float]:
+        """The non-zero coefficients, in a stable order; unknown signals raise `KeyError`, absurd values
+        `InputError`."""
         unknown = sorted(set(coeffs) - set(SIGNALS))
         if unknown:
             raise KeyError(f"unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
-        coeffs = {s: c for s, c in sorted(check_coefficients(coeffs).items()) if c != 0}
-        seed = check_seed(seed)
-        row = table_row(coeffs, origin_correction)
-        table = None if row is None else self.cached_table(track, model_name, seed)
-        if table is not None and row not in table.nonfinite:
-            return table[row]  # one of the track's table rows, already decoded with this seed
-        key = self._key(model_name, "combination", track, coeffs=coeffs, seed=seed, origin=origin_correction,
-                        precision=self.precision.name)
-        complete = complete_entry(("audio",), track.num_samples, also=("nonfinite",))
-        hit = self.cache.get(key, **complete)
-        if hit is None:
-            z = self.latents(track, model_name)
-            silence = self.silence_latent(track, model_name) if origin_correction else None
-            z_comb = np.ascontiguousarray(ops.combine(coeffs, z, silence=silence), dtype=np.float32)
-            self.model(model_name)
-            with self._slot(model_name).lock, self.computations.running_one():
-                hit = self.cache.get(key, **complete)
-                if hit is None:
-                    audio, bad = self._on_gpu("decode", model_name, track, 1, z=z_comb, seed=seed)
-                    hit = self.cache.put(key, {"audio": audio, "nonfinite": np.array(bad)})
-        if hit["nonfinite"]:
-            raise NonFiniteAudio(f"{model_name} decoded this combination to NaN/inf: there is no audio to play. "
-                                 "Try smaller gains.")
-        return hit["audio"]
+        return {s: c for s, c in sorted(check_coefficients(coeffs).items()) if c != 0}
