@@ -123,7 +123,8 @@ def table_metrics(engine: Engine, track: Track, model: str, seed: int = 0) -> di
         decoded = engine.decode_combinations(track, model, [r.latent for r in origin_rows], seed=seed,
                                              origin_correction=True)
         corrected = {with_origin(r.id): audio for r, audio in zip(origin_rows, decoded)}
-        scores = score(track, {**table, **corrected}, engine.model(model).deterministic)
+        deterministic = engine.model(model).deterministic
+        scores = engine.compute(lambda: score(track, {**table, **corrected}, deterministic))
         return {k: np.array(v) for k, v in scores.items()}
 
     return {k: float(v) for k, v in engine.derived(track, model, METRICS_OP, METRIC_KEYS, compute, seed=seed).items()}

@@ -7,7 +7,6 @@ Every problem with the input or the model comes back as an error whose message s
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -70,10 +69,15 @@ def _write(folder: Path, name: str, audio: np.ndarray, sample_rate: int) -> str:
     return str(path)
 
 
-def _request_dir(root: Path, **params) -> Path:
-    """One folder per distinct request (content-addressed): repeating a call reuses it instead of growing."""
-    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return root / key
+def _content_dir(root: Path, *audio: np.ndarray) -> Path:
+    """One folder per distinct answer, named by a hash of its audio: repeating a call reuses it instead of
+    growing, and an answer that changed (new weights, say) never reuses an old folder."""
+    digest = hashlib.blake2b(digest_size=16)
+    for a in audio:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        digest.update(str(a.shape).encode())
+        digest.update(a.data)
+    return root / digest.hexdigest()
 
 
 def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
@@ -147,7 +151,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             table = run_model(lambda: engine.track_table(track, name, seed=seed), name, track)
             scores = run_model(lambda: table_metrics(engine, track, name, seed), name, track)
             audio = {**{r: get_row(r).original_audio(track) for r in REFERENCE_ROWS}, **table}
-            folder = _request_dir(out_root, track=track.id, model=name, seed=seed, op="rows")
+            folder = _content_dir(out_root, *(audio[r] for r in ROW_IDS))
             paths = [_write(folder, r, audio[r], track.sample_rate) for r in ROW_IDS]
             summary = {
                 "track": {"id": track.id, "title": track.title, "duration": track.duration,
@@ -187,8 +191,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             decoded = run_model(lambda: engine.decode_combination(track, name, gains, seed=seed,
                                                                   origin_correction=origin), name, track)
             waveform = combine_signals(track, gains)
-            folder = _request_dir(out_root, track=track.id, model=name, seed=seed, gains=gains, origin=origin,
-                                  op="mix")
+            folder = _content_dir(out_root, decoded, waveform)
             summary = {
                 "track": {"id": track.id, "title": track.title, "duration": track.duration, "mode": upload.mode},
                 "model": name, "seed": seed, "gains": gains, "origin_correction": origin,

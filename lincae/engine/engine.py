@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from lincae.engine.device import Precision, auto_device, on_zero_gpu
 from lincae.engine.disk_budget import DiskBudget
 from lincae.engine.entries import NonFiniteAudio, TrackTable, complete_entry, table_from_entry
 from lincae.engine.memory import Computations
+from lincae.engine.workers import Workers
 from lincae.engine.loading import prepare
 from lincae.engine.passes import (AUTO, BATCH_SECONDS, Progress, batched, decode_pass, encode_pass, items_per_pass,
                                   sanitize, stage)
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 # Bump when the meaning of a cached result changes, so old entries are no longer found.
 CACHE_VERSION = 3
+COMPUTE_THREADS = 2
+"""Forward passes at once, over every request (one per core of a small CPU server)."""
+T = TypeVar("T")
 ROW_COEFFICIENTS: dict[str, dict[str, float]] = {r: dict(get_row(r).latent) for r in MODEL_ROWS}
 """Each model row of the demo table as a linear combination of the encoded signals (from `lincae.rows`)."""
 
@@ -116,6 +120,7 @@ class Engine:
         self.cache = TwoLevelCache(self.cache_dir, memory_bytes,
                                    on_write=self.disk_budget.wrote if self.disk_budget else None)
         self.computations = Computations()
+        self.workers = Workers(COMPUTE_THREADS)
         if max_batch_seconds == AUTO:
             self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
         else:
@@ -280,7 +285,13 @@ class Engine:
                 **kwargs):
         """`_gpu_<method>` as one GPU call processing `items` signals of the track's length. The caller has
         loaded the model (outside any GPU call, where downloads can report progress) and holds its lock."""
-        return zerogpu.call(self._token, method, name, items * track.duration, progress, track=track, **kwargs)
+        return self.compute(lambda: zerogpu.call(self._token, method, name, items * track.duration, progress,
+                                                 track=track, **kwargs))
+
+    def compute(self, fn: Callable[[], T]) -> T:
+        """`fn()` on the engine's computing threads (`lincae.engine.workers`), at most `COMPUTE_THREADS` at once,
+        at a lower priority than the threads that answer requests. `fn` must not take the engine's locks."""
+        return self.workers.run(fn)
 
     # --- public ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,54 @@
+"""The threads that compute: a fixed number, in arrival order, at a lower CPU priority than the server.
+
+On a CPU, computations saturate the cores; the threads that answer requests (the server's event loop, cached
+answers, file transfers) need little CPU but need it at once. Computing on threads of lower priority (a higher
+nice value, Linux applies it per thread) lets the scheduler run those first, so cached answers do not wait for
+computations to yield the cores. The threads are made for this and never serve anything else: an unprivileged
+process cannot raise a thread's priority again once lowered.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NICENESS = 10
+"""How much lower the computing threads' priority is (nice increment): 10 gives them about a tenth of the CPU
+share of a normal thread when both want it, and all of it when nothing else does."""
+
+
+class Workers:
+    """`run(fn)` computes `fn()` on one of `count` low-priority threads and returns its result (the caller
+    waits). Calls beyond `count` wait in arrival order. A call made on a worker runs there directly. `fn` must
+    not wait for a lock that a caller of `run` may hold (a model's lock): every worker could end up waiting."""
+
+    def __init__(self, count: int, niceness: int = NICENESS) -> None:
+        self.count = count
+        self.niceness = niceness
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(count, thread_name_prefix="lincae-compute", initializer=self._start)
+
+    def _start(self) -> None:
+        self._local.worker = True
+        if self.niceness and sys.platform.startswith("linux"):  # elsewhere a thread id is no target of it
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
+            except OSError as err:  # a platform where priorities are per process: computing still works
+                log.info("computing threads keep the normal priority (%s)", err)
+
+    def on_worker(self) -> bool:
+        return getattr(self._local, "worker", False)
+
+    def run(self, fn: Callable[[], T]) -> T:
+        if self.on_worker():
+            return fn()
+        context = contextvars.copy_context()  # what the caller's thread knows (e.g. which request reports progress)
+        return self._pool.submit(context.run, fn).result()
