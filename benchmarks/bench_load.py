@@ -1,6 +1,7 @@
 """Load test: concurrent clients against the app on this machine (loopback only), for a bounded time.
 
     python benchmarks/bench_load.py [--clients 20] [--duration 180] [--idle 60] [--cache-gb 2] [--seconds 5]
+                                    [--raw calls.json]
 
 Starts `python app.py` on a free loopback port with a fresh cache folder and Gradio temp folder (embedded models
 only: the Hub is not contacted), then runs `--clients` threads, each with its own `gradio_client.Client`, for
@@ -13,7 +14,8 @@ only: the Hub is not contacted), then runs `--clients` threads, each with its ow
 
 The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. At the end it
 prints the errors, p50/p95 per kind of call, the server's peak RSS, its RSS after `--idle` seconds without
-requests, and the disk used by the cache and by Gradio's temp folder.
+requests, and the disk used by the cache and by Gradio's temp folder. For the page's cached tables it also
+prints how long they waited in Gradio's queue (from joining it to the handler's start, as the client sees it).
 """
 from __future__ import annotations
 
@@ -121,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds without requests before the final RSS")
     parser.add_argument("--cache-gb", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the audio each API call sends")
+    parser.add_argument("--raw", type=Path, help="write every call (kind, start, seconds, error) here as JSON")
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 100 and 0 < args.duration <= 1800 and 0 <= args.idle <= 600):
         parser.error("bounded on purpose: 1–100 clients, at most 30 minutes of load and 10 of idle")
@@ -164,6 +167,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
 
     latencies: dict[str, list[float]] = defaultdict(list)
     queue_waits: list[float] = []  # of the page's cached tables: from joining the queue to the handler's start
+    calls: list[dict] = []
+    began = time.monotonic()
     errors: list[str] = []
     peak = [base_rss]
     stop = threading.Event()
@@ -182,9 +187,10 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
             model = rng.choice(MODELS)
             start = time.perf_counter()
+            call = {"kind": kind, "model": model, "start": round(time.monotonic() - began, 3)}
             try:
                 if kind == "page: cached table":
-                    wait = page.table("song-1")
+                    call["queue_wait"] = wait = page.table("song-1")
                     with lock:
                         queue_waits.append(wait)
                 elif kind == "api: process_stems (cached)":
@@ -198,10 +204,12 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
                     api.predict(**song, model=model, **gains, length=args.seconds, api_name="/mix_latents")
             except Exception as err:  # every failure is counted and shown, none stops the test
                 with lock:
-                    errors.append(f"{kind}: {type(err).__name__}: {err}"[:300])
+                    errors.append(call.setdefault("error", f"{kind}: {type(err).__name__}: {err}"[:300]))
             else:
                 with lock:
-                    latencies[kind].append(time.perf_counter() - start)
+                    latencies[kind].append(call.setdefault("seconds", time.perf_counter() - start))
+            with lock:
+                calls.append(call)
             n += 1
             time.sleep(rng.uniform(0, 0.5))
 
@@ -234,6 +242,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
           f"{args.idle:g} s idle")
     print(f"disk after the load: cache {disk_after_load[0]:.0f} MB (budget {args.cache_gb * 1000:.0f} MB), "
           f"Gradio temp {disk_after_load[1]:.0f} MB")
+    if args.raw:
+        args.raw.write_text(json.dumps(calls, indent=0))
     return 1 if errors else 0
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,32 @@ class Workers:
         self.count = count
         self.niceness = niceness
         self._local = threading.local()
-        self._pool = ThreadPoolExecutor(count, thread_name_prefix="lincae-compute", initializer=self._start)
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], object], Future]] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
 
-    def _start(self) -> None:
+    def _started(self) -> None:
+        """Every thread, started on first use (all of them: each computation gets its own core)."""
+        with self._start_lock:
+            while len(self._threads) < self.count:
+                t = threading.Thread(target=self._serve, name=f"lincae-compute-{len(self._threads)}", daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _serve(self) -> None:
         self._local.worker = True
         if self.niceness and sys.platform.startswith("linux"):  # elsewhere a thread id is no target of it
             try:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
-            except OSError as err:  # a platform where priorities are per process: computing still works
+            except OSError as err:  # computing still works, at the normal priority
                 log.info("computing threads keep the normal priority (%s)", err)
+        while True:
+            fn, future = self._tasks.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as err:  # handed to the caller, who raises it
+                    future.set_exception(err)
 
     def on_worker(self) -> bool:
         return getattr(self._local, "worker", False)
@@ -50,5 +68,8 @@ class Workers:
     def run(self, fn: Callable[[], T]) -> T:
         if self.on_worker():
             return fn()
+        self._started()
         context = contextvars.copy_context()  # what the caller's thread knows (e.g. which request reports progress)
-        return self._pool.submit(context.run, fn).result()
+        future: Future = Future()
+        self._tasks.put((lambda: context.run(fn), future))
+        return future.result()
