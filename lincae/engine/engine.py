@@ -35,7 +35,7 @@ from lincae.engine.device import Precision, auto_device, on_zero_gpu
 from lincae.engine.disk_budget import DiskBudget
 from lincae.engine.entries import NonFiniteAudio, TrackTable, complete_entry, table_from_entry
 from lincae.engine.memory import Computations
-from lincae.engine.workers import Workers
+from lincae.engine.workers import Workers, share_cores
 from lincae.engine.loading import prepare
 from lincae.engine.passes import (AUTO, BATCH_SECONDS, Progress, batched, decode_pass, encode_pass, items_per_pass,
                                   sanitize, stage)
@@ -121,6 +121,8 @@ class Engine:
                                    on_write=self.disk_budget.wrote if self.disk_budget else None)
         self.computations = Computations()
         self.workers = Workers(COMPUTE_THREADS)
+        if self.device.type == "cpu":
+            share_cores(COMPUTE_THREADS)
         if max_batch_seconds == AUTO:
             self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
         else:

@@ -26,6 +26,17 @@ NICENESS = 10
 share of a normal thread when both want it, and all of it when nothing else does."""
 
 
+def share_cores(computations: int) -> int:
+    """Give each of `computations` simultaneous CPU computations its share of the cores (torch's intra-op threads
+    are one pool for the process): more threads than cores only makes them take turns. Returns the threads set."""
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, cores // computations)
+    torch.set_num_threads(threads)
+    return threads
+
+
 class Workers:
     """`run(fn)` computes `fn()` on one of `count` low-priority threads and returns its result (the caller
     waits). Calls beyond `count` wait in arrival order. A call made on a worker runs there directly. `fn` must
