@@ -1,0 +1,156 @@
+"""Under load the API answers what is cached at once, computes a bounded number of requests in arrival order,
+and tells the rest to retry when too many wait: through the served app and `gradio_client`, and on the parts."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import anyio
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+
+from engine_fakes import IdentityAE
+from lincae.engine import Engine
+from lincae.engine.workers import Workers
+from test_app import info
+from ui.api import API_COMPUTE_SLOTS
+from ui.compute_queue import Busy, ComputeQueue
+from upload_files import served_app, stem_files, tone, write
+
+GATED = [f"gated{i}" for i in range(API_COMPUTE_SLOTS)]
+
+
+class Gated(IdentityAE):
+    """Decodes only while `open` is set, and says when a decode has begun: a computation that lasts as long as
+    the test wants."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.open = threading.Event()
+        self.open.set()
+        self.decoding = threading.Event()
+
+    def decode(self, z, length, seed=None):
+        self.decoding.set()
+        assert self.open.wait(timeout=45)
+        return super().decode(z, length, seed)
+
+
+def new_stems(folder: Path, freq: float) -> dict:
+    return {s: handle_file(str(write(folder / f"{s}.wav", tone(freq * (i + 1), 0.3)))) for i, s in
+            enumerate(("vocals", "drums", "bass", "other"))}
+
+
+def test_a_cached_answer_is_served_while_every_compute_slot_is_held(tmp_path):
+    models = {"linear": IdentityAE("linear"), **{name: Gated(name) for name in GATED}}
+    engine = Engine(device="cpu", cache_dir=tmp_path / "cache", loader=lambda name, device: models[name])
+    with served_app(tmp_path, engine=engine, models=[info(name) for name in models]) as (url, _):
+        song = {s: handle_file(str(p)) for s, p in stem_files(tmp_path / "song", seconds=0.3).items()}
+        Client(url, verbose=False).predict(**song, model="linear", api_name="/process_stems")  # now cached
+
+        for m in GATED:
+            models[m].open.clear()
+        requests = [(m, new_stems(tmp_path / f"new{i}", 200.0 + 50 * i)) for i, m in enumerate(GATED * 2)]
+        pool = ThreadPoolExecutor(len(requests))
+        busy = [pool.submit(Client(url, verbose=False).predict, **files, model=m, api_name="/process_stems")
+                for m, files in requests]
+        try:
+            for m in GATED:  # every slot computes (and the second request for each model waits its turn)
+                assert models[m].decoding.wait(timeout=60), f"{m} never started"
+            paths, summary = Client(url, verbose=False).predict(**song, model="linear", api_name="/process_stems")
+            assert summary["model"] == "linear" and len(paths) == len(summary["rows"])
+            assert not any(f.done() for f in busy), "the computations cannot have finished: their decoders wait"
+        finally:
+            for m in GATED:
+                models[m].open.set()
+        for f in busy:
+            _, computed = f.result(timeout=120)
+            assert computed["metrics"]["recon_spectral_snr"] is not None
+        pool.shutdown()
+
+
+def test_computations_run_a_few_at_a_time_in_arrival_order_and_too_many_waiting_are_told_to_retry():
+    gate = threading.Event()
+    order: list[int] = []
+    running: list[int] = []
+    most = [0]
+
+    def work(i: int) -> int:
+        running.append(i)
+        most[0] = max(most[0], len(running))
+        assert gate.wait(timeout=30)
+        order.append(i)
+        running.remove(i)
+        return i
+
+    async def main() -> tuple[list, list[str]]:
+        queue = ComputeQueue(slots=2, max_waiting=3)
+        results: list[int] = []
+        refused: list[str] = []
+
+        async def call(i: int) -> None:
+            try:
+                results.append(await queue.run(lambda: work(i)))
+            except Busy as err:
+                refused.append(str(err))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(6):
+                tg.start_soon(call, i)
+                await anyio.sleep(0.05)  # arrive one after the other
+            while len(running) < 2:
+                await anyio.sleep(0.01)
+            assert queue.running == 2 and queue.waiting == 3
+            gate.set()
+        return results, refused
+
+    results, refused = anyio.run(main)
+    assert most[0] == 2
+    assert sorted(results) == [0, 1, 2, 3, 4] and order[2:] == [2, 3, 4]  # the waiting ones in arrival order
+    assert len(refused) == 1 and "busy" in refused[0] and "retry" in refused[0]
+
+
+def test_the_api_says_busy_and_retry_when_its_queue_is_full(tmp_path, monkeypatch):
+    monkeypatch.setattr("ui.api.API_MAX_WAITING", 0)  # every computation beyond the slots is refused
+    models = {name: Gated(name) for name in GATED}
+    engine = Engine(device="cpu", cache_dir=tmp_path / "cache", loader=lambda name, device: models[name])
+    with served_app(tmp_path, engine=engine, models=[info(name) for name in models]) as (url, _):
+        for m in GATED:
+            models[m].open.clear()
+        pool = ThreadPoolExecutor(len(GATED))
+        busy = [pool.submit(Client(url, verbose=False).predict, **new_stems(tmp_path / f"n{i}", 300.0 + 40 * i),
+                            model=m, api_name="/process_stems") for i, m in enumerate(GATED)]
+        try:
+            for m in GATED:
+                assert models[m].decoding.wait(timeout=60)
+            with pytest.raises(Exception, match="busy.*retry"):
+                Client(url, verbose=False).predict(**new_stems(tmp_path / "late", 700.0), model=GATED[0],
+                                                   api_name="/process_stems")
+        finally:
+            for m in GATED:
+                models[m].open.set()
+        for f in busy:
+            f.result(timeout=120)
+        pool.shutdown()
+
+
+def test_computing_threads_take_work_in_order_at_a_lower_priority_and_nest_without_waiting():
+    workers = Workers(1, niceness=5)
+    assert workers.run(lambda: workers.run(lambda: 7)) == 7  # a call from a worker runs there: no deadlock
+    if sys.platform.startswith("linux"):
+        nice = workers.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        assert nice == os.getpriority(os.PRIO_PROCESS, 0) + 5 or nice == 19
+    with pytest.raises(ZeroDivisionError):
+        workers.run(lambda: 1 / 0)
+    done: list[int] = []
+    callers = [threading.Thread(target=lambda i=i: workers.run(lambda: done.append(i))) for i in range(5)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(timeout=30)
+    assert sorted(done) == list(range(5)) and not workers.on_worker()
+    assert np.isfinite(workers.run(lambda: float(np.sum(np.ones(3)))))
