@@ -73,45 +73,50 @@ def test_a_cached_answer_is_served_while_every_compute_slot_is_held(tmp_path):
         pool.shutdown()
 
 
-def test_computations_run_a_few_at_a_time_in_arrival_order_and_too_many_waiting_are_told_to_retry():
+def queue_under_load(slots: int, max_waiting: int, calls: int) -> tuple[list[int], int, list[str]]:
+    """`calls` computations that arrive one after the other and last until all have arrived: the order in which
+    they ran, the most that ran at once, and the refusals."""
     gate = threading.Event()
     order: list[int] = []
     running: list[int] = []
     most = [0]
 
-    def work(i: int) -> int:
+    def work(i: int) -> None:
         running.append(i)
         most[0] = max(most[0], len(running))
         assert gate.wait(timeout=30)
         order.append(i)
         running.remove(i)
-        return i
 
-    async def main() -> tuple[list, list[str]]:
-        queue = ComputeQueue(slots=2, max_waiting=3)
-        results: list[int] = []
+    async def main() -> list[str]:
+        queue = ComputeQueue(slots, max_waiting)
         refused: list[str] = []
 
         async def call(i: int) -> None:
             try:
-                results.append(await queue.run(lambda: work(i)))
+                await queue.run(lambda: work(i))
             except Busy as err:
                 refused.append(str(err))
 
         async with anyio.create_task_group() as tg:
-            for i in range(6):
+            for i in range(calls):
                 tg.start_soon(call, i)
-                await anyio.sleep(0.05)  # arrive one after the other
-            while len(running) < 2:
-                await anyio.sleep(0.01)
-            assert queue.running == 2 and queue.waiting == 3
+                while queue.running + queue.waiting + len(refused) <= i:  # it has arrived before the next one
+                    await anyio.sleep(0.005)
+            assert queue.running == slots and queue.waiting == max_waiting
             gate.set()
-        return results, refused
+        return refused
 
-    results, refused = anyio.run(main)
-    assert most[0] == 2
-    assert sorted(results) == [0, 1, 2, 3, 4] and order[2:] == [2, 3, 4]  # the waiting ones in arrival order
+    refused = anyio.run(main)
+    return order, most[0], refused
+
+
+def test_computations_run_a_few_at_a_time_in_arrival_order_and_too_many_waiting_are_told_to_retry():
+    order, most, refused = queue_under_load(slots=1, max_waiting=3, calls=5)
+    assert order == [0, 1, 2, 3] and most == 1  # first come, first served
     assert len(refused) == 1 and "busy" in refused[0] and "retry" in refused[0]
+    order, most, refused = queue_under_load(slots=2, max_waiting=2, calls=6)
+    assert sorted(order) == [0, 1, 2, 3] and most == 2 and len(refused) == 2
 
 
 def test_the_api_says_busy_and_retry_when_its_queue_is_full(tmp_path, monkeypatch):
