@@ -69,10 +69,9 @@ def test_budget_setting_reaches_the_engine(tmp_path):
             from_environment({"LINCAE_CACHE_GB": bad})
 
 
-def test_memory_is_released_once_no_computation_has_run_for_a_while(monkeypatch):
+def test_memory_is_released_once_no_computation_has_run_for_a_while():
     released = threading.Event()
-    monkeypatch.setattr("lincae.engine.memory.release_memory", released.set)
-    work = Computations(idle_seconds=0.3)
+    work = Computations(idle_seconds=0.3, release=released.set)
     with work.running_one():
         with work.running_one():
             pass

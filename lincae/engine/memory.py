@@ -4,8 +4,8 @@ CPython and glibc keep freed memory for reuse, and with many threads glibc sprea
 server that computed a few tables at once keeps its peak size long after. `Computations` counts the work in
 progress; when none has run for `IDLE_SECONDS`, cyclic garbage is collected and glibc is asked to return free
 pages (`malloc_trim`). Not at once: a collection holds the interpreter lock, and under load, when computations
-follow each other, it would stall every request the server is answering. `limit_malloc_arenas` caps the arenas, which bounds the fragmentation in the first place. The glibc parts are
-no-ops where glibc is absent.
+follow each other, it would stall every request the server is answering. `limit_malloc_arenas` caps the
+arenas, which bounds the fragmentation in the first place. The glibc parts are no-ops where glibc is absent.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import ctypes
 import ctypes.util
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
@@ -49,9 +49,10 @@ def release_memory() -> None:
 class Computations:
     """Counts heavy work in progress; memory is released once none has run for `idle_seconds`."""
 
-    def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(self, idle_seconds: float = IDLE_SECONDS, release: Callable[[], None] | None = None) -> None:
         self.running = 0
         self.idle_seconds = idle_seconds
+        self._release = release or release_memory
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
 
@@ -77,4 +78,4 @@ class Computations:
             if self.running or threading.current_thread() is not self._timer:  # busy again, or a newer timer
                 return
             self._timer = None
-        release_memory()
+        self._release()
