@@ -164,11 +164,14 @@ class SpectralAE(nn.Module):
         self.decoder.linear.weight.copy_(top[:, :, None])
 
 
+ADAPTER_THREADS = 1  # what the adapter's encode and decode run on (docs/BENCHMARKS.md)
+
+
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """Torch's operations on one thread while inside (the thread count before is restored after)."""
+def adapter_threads() -> Iterator[None]:
+    """Torch's operations on `ADAPTER_THREADS` threads while inside (the count before is restored after)."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(ADAPTER_THREADS)
     try:
         yield
     finally:
@@ -193,12 +196,12 @@ class EmbeddedAutoencoder:
 
     @torch.inference_mode()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        with one_thread():
+        with adapter_threads():
             return self.model.encode(x.to(self.device, torch.float32))
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, length: int, seed: int | None = None) -> torch.Tensor:
-        with one_thread():
+        with adapter_threads():
             return self.model.decode(z.to(self.device, torch.float32), length)
 
 
