@@ -15,7 +15,8 @@ only: the Hub is not contacted), then runs `--clients` threads, each with its ow
 The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. At the end it
 prints the errors, p50/p95 per kind of call, the server's peak RSS, its RSS after `--idle` seconds without
 requests, and the disk used by the cache and by Gradio's temp folder. For the page's cached tables it also
-prints how long they waited in Gradio's queue (from joining it to the handler's start, as the client sees it).
+prints how long they waited in Gradio's queue (from joining it to the handler's start, as the client sees it),
+and the CPU time the server and the clients used (they share the machine).
 """
 from __future__ import annotations
 
@@ -63,6 +64,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def folder_mb(path: Path) -> float:
@@ -214,6 +221,7 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             time.sleep(rng.uniform(0, 0.5))
 
     sampler = threading.Thread(target=sample_rss, daemon=True)
+    cpu_before = cpu_seconds(server.pid), time.process_time(), time.monotonic()
     print(f"load: {args.clients} clients for {args.duration:g} s…", flush=True)
     clients = [Client(url, verbose=False) for _ in range(args.clients)]  # before the clock starts
     threads = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(clients)]
@@ -223,6 +231,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     for t in threads:
         t.join()
     stop.set()
+    server_cpu, client_cpu = cpu_seconds(server.pid) - cpu_before[0], time.process_time() - cpu_before[1]
+    wall = time.monotonic() - cpu_before[2]
     peak_rss = max(peak[0], rss_mb(server.pid))
     disk_after_load = folder_mb(cache), folder_mb(gradio_tmp)
     print(f"idle for {args.idle:g} s…", flush=True)
@@ -238,6 +248,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     print(f"\nerrors: {len(errors)} of {sum(map(len, latencies.values())) + len(errors)} calls")
     for line in errors[:20]:
         print("  " + line)
+    print(f"CPU during the load ({wall:.0f} s on {os.cpu_count()} cores): server {server_cpu:.0f} s, "
+          f"load-test clients {client_cpu:.0f} s")
     print(f"server RSS: {base_rss:.0f} MB after warm-up, peak {peak_rss:.0f} MB, {idle_rss:.0f} MB after "
           f"{args.idle:g} s idle")
     print(f"disk after the load: cache {disk_after_load[0]:.0f} MB (budget {args.cache_gb * 1000:.0f} MB), "

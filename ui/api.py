@@ -39,9 +39,12 @@ API_CONCURRENCY = 64
 """API requests in their handlers at once, in their own group (scripts never take the page's slots). A handler
 holds no thread while it waits for a compute slot, so this only bounds the requests the app keeps track of."""
 API_COMPUTE_SLOTS = 2
-"""Computations of the API at once; the others wait their turn in arrival order. Cached answers take none."""
+"""Computations of each endpoint at once; the others wait their turn in arrival order. Cached answers take none.
+Each endpoint has its own queue, so a mix (one decode) never waits behind whole tables of new audio; the
+forward passes of both take turns on the engine's computing threads."""
 API_MAX_WAITING = 32
-"""Computations waiting at most; beyond it a request is answered at once that the server is busy, to retry."""
+"""Computations waiting at most, per endpoint; beyond it a request is answered at once that the server is busy,
+to retry."""
 OUTPUT_FOLDER = "lincae-api"
 """Inside Gradio's own file cache: files there are served as they are, not hashed and copied for each answer,
 and Gradio's cleanup (`delete_cache`) removes them."""
@@ -84,11 +87,11 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
     """Add the endpoints to the Blocks being built. Their components are hidden: they exist for the API."""
     out_root = Path(get_upload_folder()) / OUTPUT_FOLDER
     sweep_temporary(out_root)  # what a process killed mid-write left
-    queue = ComputeQueue(API_COMPUTE_SLOTS, API_MAX_WAITING)
+    queues = {name: ComputeQueue(API_COMPUTE_SLOTS, API_MAX_WAITING) for name in ("process_stems", "mix_latents")}
 
-    async def computed(fn):
+    async def computed(endpoint: str, fn):
         try:
-            return await queue.run(fn)
+            return await queues[endpoint].run(fn)
         except Busy as err:
             raise _error(str(err)) from None
 
@@ -169,7 +172,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
 
         if await anyio.to_thread.run_sync(cached):
             return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
-        return await computed(answer)
+        return await computed("process_stems", answer)
 
     async def mix_latents(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None,
                           vocals_gain=1.0, drums_gain=1.0, bass_gain=1.0, other_gain=1.0, origin_correction=False,
@@ -208,7 +211,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
 
         if await anyio.to_thread.run_sync(cached):
             return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
-        return await computed(answer)
+        return await computed("mix_latents", answer)
 
     with gr.Column(visible=False):
         files = [gr.File(label=name, type="filepath") for name in (*STEMS, MIXTURE)]
