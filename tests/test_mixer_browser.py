@@ -21,11 +21,17 @@ TOL_HZ = 25.0
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def app_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mixer")
     builder = page_builder(tmp, IdentityAE("linear"))
-    with served(build_demo(builder, TRACKS), allowed_paths=[str(builder.cells_dir)]) as url, chromium() as browser:
-        page, log = open_page(browser, url)
+    with served(build_demo(builder, TRACKS), allowed_paths=[str(builder.cells_dir)]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with chromium() as browser:
+        page, log = open_page(browser, app_url)
         wait_for(page, "document.querySelector('#lincae-status')?.innerText.includes('Ready')", timeout_ms=30_000)
         wait_for(page, "document.querySelector('#lincae-mix-status')?.innerText.includes('Mixed')", timeout_ms=30_000)
         page.log = log
@@ -137,3 +143,21 @@ def test_a_gain_typed_then_enter_or_moved_with_the_keys_is_what_plays(page):
     slider.press("ArrowRight")  # one step of 0.05
     mixed(page, "Dec(1·z_vocals + 0.55·z_other)")
     assert page.locator("#lincae-mix-other input[type=number]").input_value() == "0.55"
+
+
+def test_a_file_both_players_show_is_fetched_once(page, app_url):
+    """The mixer's first mix (every gain 1) is the table's Latent Addition and its waveform mix the original mix:
+    the page fetches and decodes those files once for both players."""
+    other = page.context.browser.new_page()
+    fetched: list[str] = []
+    other.on("request", lambda r: fetched.append(r.url) if ".wav" in r.url else None)
+    other.goto(app_url)
+    both = [f"window.lincaePlayers.{p}" for p in ("table", "mixer")]
+    wait_for(other, "window.lincaePlayers && " + " && ".join(f"{p} && {p}.data && {p}.loaded().total && {p}.loaded().decoded === {p}.loaded().total"
+                                for p in both), timeout_ms=30_000)
+    table = other.evaluate("window.lincaePlayers.table.data")
+    mixer = other.evaluate("window.lincaePlayers.mixer.data")
+    assert mixer["cells"]["latent_mix"]["linear"]["url"] == table["cells"]["additivity"]["linear"]["url"]
+    assert mixer["reference"]["gt_mix"]["url"] == table["reference"]["gt_mix"]["url"]
+    assert fetched and len(fetched) == len(set(fetched))
+    other.close()

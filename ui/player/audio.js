@@ -9,6 +9,7 @@
   const FADE = 0.006; // crossfade length (s): inaudible as a gap, long enough to avoid a click
   const LEAD = 0.02; // schedule changes slightly ahead so both voices share one exact start time
   const DECODE_CONCURRENCY = 4;
+  const SHARED_BUFFERS = 24; // decoded files the page keeps for its players: a track's table and its mix
   const CEILING = Math.pow(10, -1 / 20); // −1 dBFS: with the limiter on, no output sample goes above it
   const KNEE = 0.75; // below this the limiter is transparent; above it peaks bend smoothly towards the ceiling
   const CURVE_POINTS = 8193; // odd, so 0 maps to a curve point; identity below the knee is exact
@@ -40,6 +41,26 @@
     const level = limiterOn ? gain * Math.min(1, CEILING / peak) : gain;
     return Number.isFinite(level) ? level : 0;
   };
+
+  /**
+   * Decoded files shared by every player of the page, most recently used last: a file two players show (the
+   * mixer's first mix is the table's Latent Addition, the waveform mix its original mix) is fetched and decoded
+   * once. An AudioBuffer may play in any context. A failed decode is forgotten, so it is tried again.
+   */
+  const shared = new Map(); // `${sampleRate} ${url}` -> Promise<AudioBuffer>
+
+  function sharedDecode(url, sampleRate, decode) {
+    const key = `${sampleRate} ${url}`;
+    let promise = shared.get(key);
+    if (promise) shared.delete(key); // re-inserted below: most recently used last
+    else {
+      promise = decode();
+      promise.catch(() => shared.get(key) === promise && shared.delete(key));
+    }
+    shared.set(key, promise);
+    while (shared.size > SHARED_BUFFERS) shared.delete(shared.keys().next().value);
+    return promise;
+  }
 
   class AudioEngine {
     /** `hooks`: sampleRate() for new contexts, loaded() after each decode, ended() when a clip ends without Loop. */
@@ -110,13 +131,15 @@
       }
     }
 
-    async decode(url) {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
-      const bytes = await response.arrayBuffer();
-      // An offline context decodes without needing a user gesture (no autoplay warning).
-      if (!this.decoder) this.decoder = new OfflineAudioContext(1, 1, this.hooks.sampleRate());
-      return this.decoder.decodeAudioData(bytes);
+    decode(url) {
+      return sharedDecode(url, this.hooks.sampleRate(), async () => {
+        const response = await fetch(url);
+        if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+        const bytes = await response.arrayBuffer();
+        // An offline context decodes without needing a user gesture (no autoplay warning).
+        if (!this.decoder) this.decoder = new OfflineAudioContext(1, 1, this.hooks.sampleRate());
+        return this.decoder.decodeAudioData(bytes);
+      });
     }
 
     // ------------------------------------------------------------ the output chain
