@@ -75,25 +75,24 @@ def partial_track(track: Track) -> Track:
 def _curves(engine: Engine, track: Track, model: str, seed: int) -> tuple[dict, dict]:
     table = engine.track_table(track, model, seed=seed)
     recon, ae_vocals = table["ae_mix"], table["ae_vocals"]
-    homogeneity = {}
-    for a in CURVE_GAINS:
-        row_id = scale_row_id(a)
-        scaled = table[row_id] if row_id in table else engine.decode_combination(track, model, {"vocals": a}, seed=seed)
-        homogeneity[a] = metrics.snr(scaled, a * ae_vocals)
+    # Every decode the curves need beyond the table, in two batched calls (this track's, the partial track's).
+    gains = [a for a in CURVE_GAINS if scale_row_id(a) not in table]
+    partial_sums = range(2, len(STEMS))  # the first k stems summed in the latents: 2 and 3 (1 and 4 are rows)
+    decoded = engine.decode_combinations(
+        track, model, [{"vocals": a} for a in gains] + [{s: 1.0 for s in STEMS[:k]} for k in partial_sums],
+        seed=seed)
+    scaled = {**{a: table[scale_row_id(a)] for a in CURVE_GAINS if a not in gains}, **dict(zip(gains, decoded))}
+    summed = dict(zip(partial_sums, decoded[len(gains):]))
     partial = partial_track(track)
-    encoded_partial = {2: engine.decode_combination(partial, model, {STEMS[0]: 1.0}, seed=seed),
-                       3: engine.decode_combination(partial, model, {"mix": 1.0}, seed=seed)}
+    encoded = dict(zip(partial_sums, engine.decode_combinations(partial, model, [{STEMS[0]: 1.0}, {"mix": 1.0}],
+                                                                seed=seed)))
+    homogeneity = {a: metrics.snr(scaled[a], a * ae_vocals) for a in CURVE_GAINS}
+    summed[1], encoded[1] = ae_vocals, ae_vocals
+    summed[len(STEMS)], encoded[len(STEMS)] = table["additivity"], recon
     additivity = {}
     for k in range(1, len(STEMS) + 1):
         target = np.sum([track.stems[s] for s in STEMS[:k]], axis=0)
-        if k == 1:
-            summed = encoded = ae_vocals
-        elif k == len(STEMS):
-            summed, encoded = table["additivity"], recon
-        else:
-            summed = engine.decode_combination(track, model, {s: 1.0 for s in STEMS[:k]}, seed=seed)
-            encoded = encoded_partial[k]
-        additivity[k] = (metrics.spectral_snr(target, summed), metrics.spectral_snr(target, encoded))
+        additivity[k] = (metrics.spectral_snr(target, summed[k]), metrics.spectral_snr(target, encoded[k]))
     return homogeneity, additivity
 
 
