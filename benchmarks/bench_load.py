@@ -1,7 +1,7 @@
 """Load test: concurrent clients against the app on this machine (loopback only), for a bounded time.
 
     python benchmarks/bench_load.py [--clients 20] [--duration 180] [--idle 60] [--cache-gb 2] [--seconds 5]
-                                    [--raw calls.json]
+                                    [--alone 3] [--raw calls.json]
 
 Starts `python app.py` on a free loopback port with a fresh cache folder and Gradio temp folder (embedded models
 only: the Hub is not contacted), then runs `--clients` threads, each with its own `gradio_client.Client`, for
@@ -12,7 +12,8 @@ only: the Hub is not contacted), then runs `--clients` threads, each with its ow
 - api: process_stems (new audio) — freshly generated stems: a new track, encoded and decoded;
 - api: mix_latents — the bundled song with random gains (the mixer's computation);
 
-The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. At the end it
+The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. Before the load it
+times `--alone` calls of each kind one at a time (what a call costs when nothing else runs). At the end it
 prints the errors, p50/p95 per kind of call, the server's peak RSS, its RSS after `--idle` seconds without
 requests, and the disk used by the cache and by Gradio's temp folder. For the page's cached tables it also
 prints how long they waited in Gradio's queue (from joining it to the handler's start, as the client sees it),
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds without requests before the final RSS")
     parser.add_argument("--cache-gb", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the audio each API call sends")
+    parser.add_argument("--alone", type=int, default=3,
+                        help="before the load, time this many calls of each kind one at a time (0: none)")
     parser.add_argument("--raw", type=Path, help="write every call (kind, start, seconds, error) here as JSON")
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 100 and 0 < args.duration <= 1800 and 0 <= args.idle <= 600):
@@ -175,7 +178,6 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     latencies: dict[str, list[float]] = defaultdict(list)
     queue_waits: list[float] = []  # of the page's cached tables: from joining the queue to the handler's start
     calls: list[dict] = []
-    began = time.monotonic()
     errors: list[str] = []
     peak = [base_rss]
     stop = threading.Event()
@@ -185,6 +187,31 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
         while not stop.is_set():
             peak[0] = max(peak[0], rss_mb(server.pid))
             time.sleep(0.5)
+
+    def one_call(kind: str, model: str, api: Client, rng: random.Random, tag: str) -> float | None:
+        """Make one call of `kind`; for the page's table, return how long it waited in the queue."""
+        if kind == "page: cached table":
+            return page.table("song-1")
+        if kind == "api: process_stems (cached)":
+            api.predict(**song, model=model, length=args.seconds, api_name="/process_stems")
+        elif kind == "api: process_stems (new audio)":
+            files = new_stems(work / "uploads" / tag, args.seconds, rng)
+            api.predict(**{s: handle_file(str(p)) for s, p in files.items()}, model=model, api_name="/process_stems")
+        else:
+            gains = {f"{s}_gain": round(rng.uniform(-1, 2), 2) for s in STEMS}
+            api.predict(**song, model=model, **gains, length=args.seconds, api_name="/mix_latents")
+        return None
+
+    if args.alone:
+        print(f"one call at a time, {args.alone} of each kind (what a call costs without load):", flush=True)
+        rng = random.Random(-1)
+        for kind in KINDS:
+            times = []
+            for i in range(args.alone):
+                start = time.perf_counter()
+                one_call(kind, MODELS[i % len(MODELS)], warm, rng, f"alone-{i}")
+                times.append(time.perf_counter() - start)
+            print(f"  {kind:34} median {statistics.median(times):6.3f} s  (min {min(times):.3f}, max {max(times):.3f})")
 
     def client(index: int, api: Client) -> None:
         rng = random.Random(index)
@@ -196,32 +223,23 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             start = time.perf_counter()
             call = {"kind": kind, "model": model, "start": round(time.monotonic() - began, 3)}
             try:
-                if kind == "page: cached table":
-                    call["queue_wait"] = wait = page.table("song-1")
-                    with lock:
-                        queue_waits.append(wait)
-                elif kind == "api: process_stems (cached)":
-                    api.predict(**song, model=model, length=args.seconds, api_name="/process_stems")
-                elif kind == "api: process_stems (new audio)":
-                    files = new_stems(work / "uploads" / f"{index}-{n}", args.seconds, rng)
-                    api.predict(**{s: handle_file(str(p)) for s, p in files.items()}, model=model,
-                                api_name="/process_stems")
-                else:
-                    gains = {f"{s}_gain": round(rng.uniform(-1, 2), 2) for s in STEMS}
-                    api.predict(**song, model=model, **gains, length=args.seconds, api_name="/mix_latents")
+                wait = one_call(kind, model, api, rng, f"{index}-{n}")
             except Exception as err:  # every failure is counted and shown, none stops the test
                 with lock:
                     errors.append(call.setdefault("error", f"{kind}: {type(err).__name__}: {err}"[:300]))
             else:
                 with lock:
                     latencies[kind].append(call.setdefault("seconds", time.perf_counter() - start))
+                    if wait is not None:
+                        queue_waits.append(call.setdefault("queue_wait", wait))
             with lock:
                 calls.append(call)
             n += 1
             time.sleep(rng.uniform(0, 0.5))
 
     sampler = threading.Thread(target=sample_rss, daemon=True)
-    cpu_before = cpu_seconds(server.pid), time.process_time(), time.monotonic()
+    began = time.monotonic()
+    cpu_before = cpu_seconds(server.pid), time.process_time(), began
     print(f"load: {args.clients} clients for {args.duration:g} s…", flush=True)
     clients = [Client(url, verbose=False) for _ in range(args.clients)]  # before the clock starts
     threads = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(clients)]
