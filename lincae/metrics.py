@@ -10,7 +10,11 @@ reference comes first. Decibel measures are clamped by `EPS` so that silence giv
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -77,6 +81,56 @@ def stft_magnitude(x, n_fft: int, hop: int, win_length: int | None = None) -> np
     return np.abs(np.fft.rfft(frames * window, axis=-1))
 
 
+REFERENCE_SPECTRA_BYTES = 96 << 20
+"""Most memory the spectra of references may take while `reference_spectra` is on (least recently used go)."""
+
+
+class _ReferenceSpectra:
+    """Magnitude spectra of reference signals by content and STFT parameters, while at least one
+    `reference_spectra` block runs (in any thread); forgotten when the last one ends."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.spectra: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def magnitude(self, a: np.ndarray, n_fft: int, hop: int, win_length: int | None) -> np.ndarray:
+        if not self.users:
+            return stft_magnitude(a, n_fft, hop, win_length)
+        key = (hashlib.blake2b(a.tobytes(), digest_size=16).digest(), len(a), n_fft, hop, win_length)
+        with self.lock:
+            hit = self.spectra.get(key)
+            if hit is not None:
+                self.spectra.move_to_end(key)
+                return hit
+        mag = stft_magnitude(a, n_fft, hop, win_length)
+        mag.flags.writeable = False
+        with self.lock:
+            if self.users:
+                self.spectra[key] = mag
+                while sum(m.nbytes for m in self.spectra.values()) > REFERENCE_SPECTRA_BYTES:
+                    self.spectra.popitem(last=False)
+        return mag
+
+
+_references = _ReferenceSpectra()
+
+
+@contextmanager
+def reference_spectra() -> Iterator[None]:
+    """While inside, a reference signal's spectra are computed once: the metrics below compare many signals
+    (every model's decodes) with the same few references (a track's mix, vocals, stem sums)."""
+    with _references.lock:
+        _references.users += 1
+    try:
+        yield
+    finally:
+        with _references.lock:
+            _references.users -= 1
+            if not _references.users:
+                _references.spectra.clear()
+
+
 def _stft_distance(mag_ref: np.ndarray, mag_est: np.ndarray) -> float:
     """Spectral convergence + mean |log magnitude difference| (auraloss STFTLoss, weights 1 and 1)."""
     sc = np.linalg.norm(mag_ref - mag_est) / (np.linalg.norm(mag_ref) + EPS)
@@ -88,7 +142,8 @@ def mrstft(ref, est, resolutions: Sequence[tuple[int, int, int]] = MRSTFT_RESOLU
     """Multi-resolution STFT distance: mean over (n_fft, hop, win) of spectral convergence + log-mag L1."""
     r, e = _pair(ref, est)
     return float(
-        np.mean([_stft_distance(stft_magnitude(r, n, h, w), stft_magnitude(e, n, h, w)) for n, h, w in resolutions])
+        np.mean([_stft_distance(_references.magnitude(r, n, h, w), stft_magnitude(e, n, h, w))
+                 for n, h, w in resolutions])
     )
 
 
@@ -130,7 +185,7 @@ def mel_distance(
     total = []
     for n_fft in fft_sizes:
         fb = mel_filterbank(sample_rate, n_fft, min(n_mels, n_fft // 8))
-        mr = stft_magnitude(r, n_fft, n_fft // 4) @ fb.T
+        mr = _references.magnitude(r, n_fft, n_fft // 4, None) @ fb.T
         me = stft_magnitude(e, n_fft, n_fft // 4) @ fb.T
         log_l1 = np.mean(np.abs(np.log10(np.maximum(mr, 1e-5)) - np.log10(np.maximum(me, 1e-5))))
         total.append(log_l1 + np.mean(np.abs(mr - me)))
@@ -140,7 +195,7 @@ def mel_distance(
 def spectral_snr(ref, est, n_fft: int = 2048) -> float:
     """SNR between STFT magnitudes (hop n_fft // 4): insensitive to phase, so fair to generative decoders."""
     r, e = _pair(ref, est)
-    mr, me = stft_magnitude(r, n_fft, n_fft // 4), stft_magnitude(e, n_fft, n_fft // 4)
+    mr, me = _references.magnitude(r, n_fft, n_fft // 4, None), stft_magnitude(e, n_fft, n_fft // 4)
     return _db(np.sum(mr**2), np.sum((mr - me) ** 2))
 
 
@@ -149,7 +204,8 @@ def log_mel_db(ref, est, sample_rate: int, n_fft: int = 2048, n_mels: int = 128,
     `range_db` below the reference's loudest mel bin, so inaudibly quiet bins count as equal."""
     r, e = _pair(ref, est)
     fb = mel_filterbank(sample_rate, n_fft, n_mels)
-    mr, me = stft_magnitude(r, n_fft, n_fft // 4) @ fb.T, stft_magnitude(e, n_fft, n_fft // 4) @ fb.T
+    mr = _references.magnitude(r, n_fft, n_fft // 4, None) @ fb.T
+    me = stft_magnitude(e, n_fft, n_fft // 4) @ fb.T
     floor = max(float(mr.max()), EPS) * 10 ** (-range_db / 20)
     return float(np.mean(np.abs(20 * np.log10(np.maximum(mr, floor)) - 20 * np.log10(np.maximum(me, floor)))))
 
@@ -163,7 +219,7 @@ def third_octave_edges(low: float = 44.2, high: float = 22050.0) -> np.ndarray:
 def band_snrs(ref, est, sample_rate: int, n_fft: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(band edges [n + 1], magnitude SNR per third-octave band in dB [n], band energy share [n])."""
     r, e = _pair(ref, est)
-    mr, me = stft_magnitude(r, n_fft, n_fft // 4), stft_magnitude(e, n_fft, n_fft // 4)
+    mr, me = _references.magnitude(r, n_fft, n_fft // 4, None), stft_magnitude(e, n_fft, n_fft // 4)
     freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
     edges = third_octave_edges(high=sample_rate / 2)
     band = np.digitize(freqs, edges) - 1  # −1 below the first edge, n above the last

@@ -97,3 +97,20 @@ def test_bandwidth_is_where_the_band_snr_first_drops_below_6_db():
     width = M.bandwidth(noise, lowpassed, SR)
     assert width in edges and 2000 < width <= 3000  # the band holding 3 kHz is cut
     assert M.bandwidth(noise, noise, SR) == SR / 2
+
+
+def test_while_remembered_a_reference_is_transformed_once(x, monkeypatch):
+    calls = []
+    transform = M.stft_magnitude
+    monkeypatch.setattr(M, "stft_magnitude", lambda a, *args: calls.append(args) or transform(a, *args))
+    y, z = 0.5 * x, x + 0.1 * np.roll(x, 7)
+    alone = [M.mrstft(x, y), M.mrstft(x, z), M.spectral_snr(x, z)]
+    assert len(calls) == 14
+    calls.clear()
+    with M.reference_spectra():
+        remembered = [M.mrstft(x, y), M.mrstft(x, z), M.spectral_snr(x, z)]
+    assert remembered == alone
+    assert len(calls) == 11  # x's three MR-STFT spectra and its spectral-SNR one once each, y's and z's seven
+    calls.clear()
+    M.mrstft(x, y)
+    assert len(calls) == 6  # forgotten after the block

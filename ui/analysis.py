@@ -4,12 +4,12 @@ cached); they are computed when the tab is first opened, then for each track cho
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import gradio as gr
 
-from lincae import analysis
+from lincae import analysis, metrics
 from lincae.analysis import ModelAnalysis
 from lincae.registry import ModelUnavailable
 from lincae.rows import ROWS
@@ -48,13 +48,23 @@ class Analyst:
         b = self.builder
         track = b.load_track(track_id)
         models = self.available()
-        labels = self.labels()
         done: dict[str, ModelAnalysis] = {}
         failures: dict[str, str] = {}
 
         def analyse(name: str, curves: bool) -> ModelAnalysis:
             return analysis.analyse(b.engine, track, name, seed=b.seed, curves=curves)
 
+        with metrics.reference_spectra():  # every model is measured against the same mix, vocals and stem sums
+            yield from self._steps(models, analyse, done, failures, track_id)
+        status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."
+        if failures:
+            status += " Not analysed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
+        yield _in_order(done, models), status
+
+    def _steps(self, models: list[str], analyse: Callable[[str, bool], ModelAnalysis],
+               done: dict[str, ModelAnalysis], failures: dict[str, str], track_id: str) -> Iterator[tuple[list[ModelAnalysis], str]]:
+        """Metrics, then curves, of every model not failed yet, side by side; an update before each wait."""
+        labels = self.labels()
         for curves in (False, True):
             todo = [n for n in models if n not in failures]
             what = "the linearity curves of" if curves else "the metrics of"
@@ -74,10 +84,6 @@ class Analyst:
                         log.exception("analysis of %s failed on %s", name, track_id, exc_info=err)
                         failures[name] = f"{type(err).__name__}: {err}"
                         done.pop(name, None)
-        status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."
-        if failures:
-            status += " Not analysed: " + "; ".join(f"{n} ({why})" for n, why in failures.items())
-        yield _in_order(done, models), status
 
     def spectrogram(self, track_id: str, row: str, model: str):
         b = self.builder
