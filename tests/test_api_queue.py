@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from engine_fakes import IdentityAE
 from lincae.engine import Engine
 from lincae.engine.workers import Workers
 from test_app import info
-from ui.api import API_COMPUTE_SLOTS
+from ui.api import ANSWER_SECONDS, API_COMPUTE_SLOTS, sweep_answers
 from ui.compute_queue import Busy, ComputeQueue
 from upload_files import served_app, stem_files, tone, write
 
@@ -159,3 +160,17 @@ def test_computing_threads_take_work_in_order_at_a_lower_priority_and_nest_witho
         t.join(timeout=30)
     assert sorted(done) == list(range(5)) and not workers.on_worker()
     assert np.isfinite(workers.run(lambda: float(np.sum(np.ones(3)))))
+
+
+def test_answers_not_handed_out_for_a_while_are_swept(tmp_path):
+    old, recent = tmp_path / "old", tmp_path / "recent"
+    for folder in (old, recent):
+        folder.mkdir()
+        for name in ("a.wav", "b.wav"):
+            (folder / name).write_bytes(b"x")
+    ago = time.time() - ANSWER_SECONDS - 5
+    for f in old.iterdir():
+        os.utime(f, (ago, ago))
+    os.utime(recent / "a.wav", (ago, ago))  # its other file was handed out just now
+    assert sweep_answers(tmp_path) == 1
+    assert not old.exists() and sorted(p.name for p in recent.iterdir()) == ["a.wav", "b.wav"]

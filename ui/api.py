@@ -10,6 +10,7 @@ import hashlib
 import logging
 import math
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -45,6 +46,10 @@ forward passes of both take turns on the engine's computing threads."""
 API_MAX_WAITING = 32
 """Computations waiting at most, per endpoint; beyond it a request is answered at once that the server is busy,
 to retry."""
+ANSWER_SECONDS = 600
+"""How long an answer's files stay after they were last handed out: a client fetches them at once, and under load
+an hour of answers (Gradio's own cleanup age) would fill a small disk."""
+SWEEP_EVERY = 60  # seconds between two looks for old answers
 OUTPUT_FOLDER = "lincae-api"
 """Inside Gradio's own file cache: files there are served as they are, not hashed and copied for each answer,
 and Gradio's cleanup (`delete_cache`) removes them."""
@@ -83,10 +88,37 @@ def _content_dir(root: Path, *audio: np.ndarray) -> Path:
     return root / digest.hexdigest()
 
 
+def sweep_answers(root: Path, older_than: float = ANSWER_SECONDS) -> int:
+    """Delete the answer folders under `root` none of whose files was handed out in the last `older_than` seconds
+    (handing a file out again touches it). Returns how many went."""
+    cutoff = time.time() - older_than
+    swept = 0
+    for folder in list(root.iterdir()) if root.is_dir() else []:
+        try:
+            newest = max((f.stat().st_mtime for f in folder.iterdir()), default=0.0)
+        except OSError:  # swept meanwhile, or not a folder
+            continue
+        if newest < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            swept += 1
+    return swept
+
+
 def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
     """Add the endpoints to the Blocks being built. Their components are hidden: they exist for the API."""
     out_root = Path(get_upload_folder()) / OUTPUT_FOLDER
     sweep_temporary(out_root)  # what a process killed mid-write left
+    last_sweep = [time.monotonic()]
+    sweep_lock = threading.Lock()
+
+    def answer_folder(*audio: np.ndarray) -> Path:
+        with sweep_lock:
+            due = time.monotonic() - last_sweep[0] > SWEEP_EVERY
+            if due:
+                last_sweep[0] = time.monotonic()
+        if due:
+            sweep_answers(out_root)
+        return _content_dir(out_root, *audio)
     queues = {name: ComputeQueue(API_COMPUTE_SLOTS, API_MAX_WAITING) for name in ("process_stems", "mix_latents")}
 
     async def computed(endpoint: str, fn):
@@ -154,7 +186,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             table = run_model(lambda: engine.track_table(track, name, seed=seed), name, track)
             scores = run_model(lambda: table_metrics(engine, track, name, seed), name, track)
             audio = {**{r: get_row(r).original_audio(track) for r in REFERENCE_ROWS}, **table}
-            folder = _content_dir(out_root, *(audio[r] for r in ROW_IDS))
+            folder = answer_folder(*(audio[r] for r in ROW_IDS))
             paths = [_write(folder, r, audio[r], track.sample_rate) for r in ROW_IDS]
             summary = {
                 "track": {"id": track.id, "title": track.title, "duration": track.duration,
@@ -194,7 +226,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             decoded = run_model(lambda: engine.decode_combination(track, name, gains, seed=seed,
                                                                   origin_correction=origin), name, track)
             waveform = combine_signals(track, gains)
-            folder = _content_dir(out_root, decoded, waveform)
+            folder = answer_folder(decoded, waveform)
             summary = {
                 "track": {"id": track.id, "title": track.title, "duration": track.duration, "mode": upload.mode},
                 "model": name, "seed": seed, "gains": gains, "origin_correction": origin,
