@@ -13,7 +13,7 @@ from lincae.models.base import ModelInfo
 from lincae.settings import Settings
 from ui import deeplink
 from ui.analysis import analysis_panel
-from ui.api import api_endpoints
+from ui.api import API_CONCURRENCY, api_endpoints
 from ui.listening import TAB_ID, listening_panel
 from ui.mixer import mixer_panel
 from ui.player import player
@@ -38,6 +38,10 @@ QUEUE_SIZE = 128
 """Requests waiting at most; beyond it a visitor is told the app is busy and to try again."""
 GRADIO_CACHE_CLEANUP = (600, 3600)
 """Every 10 minutes, Gradio deletes the uploads and returned files of its own cache older than an hour."""
+PROCESSING_AT_ONCE = 40 + API_CONCURRENCY
+"""Gradio's `max_threads`: events processed at once over every group (Gradio's default 40), plus the API's group,
+whose handlers wait for a compute slot without a thread. Waiting API calls then never keep a page's request from
+starting."""
 MAX_UPLOAD_SIZE = "200mb"  # refused before it is written to disk; 30 s of stems is far smaller
 
 
@@ -144,4 +148,5 @@ def launch_kwargs(cells_dir: str | Path) -> dict:
         "theme": theme(),
         "allowed_paths": [str(cells_dir)],
         "max_file_size": MAX_UPLOAD_SIZE,
+        "max_threads": PROCESSING_AT_ONCE,
     }
