@@ -66,7 +66,7 @@ tracks = list_tracks()
 # The first track's table is what the first visitor asks for: computed while Gradio is imported and the page is
 # built (seconds), not after the server starts. On ZeroGPU a GPU exists only inside a request.
 warm_first_track = __name__ == "__main__" and bool(tracks) and not on_zero_gpu()
-gc.freeze()  # what is loaded now lives as long as the server: the collections after each computation skip it
+gc.freeze()  # what is loaded now lives as long as the server: garbage collections (the engine's too) skip it
 if warm_first_track:
     threading.Thread(target=compute_tables, args=(engine, models, tracks[0].id), daemon=True).start()
 
