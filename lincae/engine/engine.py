@@ -12,8 +12,9 @@ Noise: a stochastic decoder gets one seed per call, and the `Autoencoder` contra
 batch decoded with seed s equals the same latent decoded alone with seed s. Batching and splitting into
 smaller batches therefore never change a result.
 
-Threads: forward passes run on `COMPUTE_THREADS` computing threads of lower CPU priority (`lincae.engine.workers`),
-whatever thread asks, so requests that need no computation are answered first when the cores are busy.
+Threads: on a CPU, forward passes run on `COMPUTE_THREADS` computing threads of lower priority
+(`lincae.engine.workers`), whatever thread asks, so requests that need no computation are answered first when the
+cores are busy.
 """
 from __future__ import annotations
 
@@ -119,8 +120,10 @@ class Engine(ForwardPasses):
         self.cache = TwoLevelCache(self.cache_dir, memory_bytes,
                                    on_write=self.disk_budget.wrote if self.disk_budget else None)
         self.computations = Computations()
-        self.workers = Workers(COMPUTE_THREADS)
-        if self.device.type == "cpu":
+        # On a CPU, computations share the cores with the server; a GPU computes in the caller's thread (on
+        # ZeroGPU the GPU call must come from the request's own thread).
+        self.workers = Workers(COMPUTE_THREADS) if self.device.type == "cpu" and not on_zero_gpu() else None
+        if self.workers is not None:
             share_cores(COMPUTE_THREADS)
         if max_batch_seconds == AUTO:
             self.batch_seconds = BATCH_SECONDS["cpu" if self.device.type == "cpu" else "gpu"]
@@ -211,8 +214,9 @@ class Engine(ForwardPasses):
 
     def compute(self, fn: Callable[[], T]) -> T:
         """`fn()` on the engine's computing threads (`lincae.engine.workers`), at most `COMPUTE_THREADS` at once,
-        at a lower priority than the threads that answer requests. `fn` must not take the engine's locks."""
-        return self.workers.run(fn)
+        at a lower priority than the threads that answer requests; on a GPU, in this thread. `fn` must not take
+        the engine's locks."""
+        return fn() if self.workers is None else self.workers.run(fn)
 
     # --- public ---------------------------------------------------------------------------------------
 
