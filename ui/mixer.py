@@ -18,6 +18,7 @@ import numpy as np
 from gradio.events import Dependency
 
 from lincae import metrics
+from lincae.data.track import Track
 from lincae.engine.cells import Cell, make_cell
 from lincae.limits import InputError, check_coefficients, check_number
 from lincae.registry import ModelUnavailable
