@@ -113,8 +113,8 @@ def evaluation_tracks(include_stempeg: bool = True) -> list[Track]:
 
 def save_spectrogram(model: EmbeddedAutoencoder, track: Track, path: Path) -> None:
     recon = _engine(model).track_table(track, model.name)["ae_mix"]
-    fig = spectrogram_figure(recon, track.mix, track.sample_rate, f"{model.name}: Dec(Enc(mix)) — {track.title}",
-                             f"input mix — {track.title}")
+    fig = spectrogram_figure(recon, track.mix, track.sample_rate, f"{model.name}: Dec(Enc(mix))",
+                             f"input: {track.title}")
     fig.savefig(path, dpi=80)
 
 
