@@ -33,14 +33,18 @@ def test_auto_device_prefers_cuda_then_mps(monkeypatch):
     assert device.auto_device().type == "cpu"
 
 
-def test_gpu_task_wraps_with_spaces_only_when_importable(monkeypatch):
+def test_gpu_task_wraps_with_spaces_only_on_zero_gpu_and_when_importable(monkeypatch):
     def f(x):
         return x + 1
 
-    monkeypatch.setitem(sys.modules, "spaces", None)  # import fails
-    assert device.gpu_task(f) is f
     wrapped = []
     fake = types.SimpleNamespace(GPU=lambda fn: wrapped.append(fn) or (lambda *a: fn(*a) * 10))
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    assert device.gpu_task(f) is f and wrapped == []  # not ZeroGPU: `spaces` is not even imported
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.setitem(sys.modules, "spaces", None)  # import fails
+    assert device.gpu_task(f) is f
     monkeypatch.setitem(sys.modules, "spaces", fake)
     g = device.gpu_task(f)
     assert wrapped == [f] and g(1) == 20

@@ -63,8 +63,10 @@ def on_zero_gpu() -> bool:
 
 def gpu_task(fn: F, duration: float | Callable[..., float] | None = None) -> F:
     """`fn` wrapped by `spaces.GPU` (Hugging Face ZeroGPU: a GPU for each call, at most `duration` seconds;
-    a callable gets the call's arguments) when `spaces` is installed; `fn` itself elsewhere. `spaces` is
-    effect-free outside ZeroGPU hardware."""
+    a callable gets the call's arguments) on ZeroGPU hardware with `spaces` installed; `fn` itself elsewhere,
+    where `spaces.GPU` would change nothing and importing it would only lengthen the app's start."""
+    if not on_zero_gpu():
+        return fn
     try:
         import spaces  # type: ignore[import-not-found]
     except ImportError:
