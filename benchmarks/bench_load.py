@@ -7,7 +7,9 @@ Starts `python app.py` on a free loopback port with a fresh cache folder and Gra
 only: the Hub is not contacted), then runs `--clients` threads, each with its own `gradio_client.Client`, for
 `--duration` seconds. Each picks, at random, one of:
 
-- page: cached table — a bundled track's table through the page's own event (as the browser asks for it);
+- page: cached table — a bundled track's table through the page's own events, as the browser asks for it: the
+  cached table outside Gradio's queue, then the queued event (which computes when the first found nothing);
+  timed until the table arrives;
 - api: process_stems (cached) — the bundled song's stems, already computed: metrics and files from the cache;
 - api: process_stems (new audio) — freshly generated stems: a new track, encoded and decoded;
 - api: mix_latents — the bundled song with random gains (the mixer's computation);
@@ -15,9 +17,9 @@ only: the Hub is not contacted), then runs `--clients` threads, each with its ow
 The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. Before the load it
 times `--alone` calls of each kind one at a time (what a call costs when nothing else runs). At the end it
 prints the errors, p50/p95 per kind of call, the server's peak RSS, its RSS after `--idle` seconds without
-requests, and the disk used by the cache and by Gradio's temp folder. For the page's cached tables it also
-prints how long they waited in Gradio's queue (from joining it to the handler's start, as the client sees it),
-and the CPU time the server and the clients used (they share the machine).
+requests, and the disk used by the cache and by Gradio's temp folder. For page tables the queued event had to
+compute it also prints how long they waited in Gradio's queue (from joining it to the handler's start, as the
+client sees it), and the CPU time the server and the clients used (they share the machine).
 """
 from __future__ import annotations
 
@@ -99,22 +101,32 @@ def api_client(url: str) -> Client:
 
 
 class PageEvent:
-    """The page's table event, called the way the browser calls it (queue/join, then the event stream)."""
+    """The page's table events, called the way the browser calls them: the cached table outside the queue
+    (`run/predict`), then the queued event, which computes the table when the first found nothing (queue/join,
+    then the event stream)."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
         config = httpx.get(f"{self.url}/config", timeout=30).json()
-        [dep] = [d for d in config["dependencies"] if d.get("api_name") == "show_track"][:1]
-        self.fn_index = dep["id"]
+        ids = {d.get("api_name"): d["id"] for d in config["dependencies"]}
+        self.cached_index, self.computed_index = ids["cached_track"], ids["computed_track"]
         self.http = httpx.Client(timeout=600)
 
-    def table(self, track_id: str) -> float:
-        """Ask for the table; return the seconds it waited in the queue before its handler started."""
+    def table(self, track_id: str) -> tuple[float, float | None]:
+        """Ask for the table as the page does. Returns the seconds until the table arrived and, when the queued
+        event had to compute it, how long that waited in the queue before its handler started (else None: the
+        queued event still runs, as on the page, but nobody waits for it)."""
         session = uuid.uuid4().hex
-        body = {"data": [track_id], "fn_index": self.fn_index, "session_hash": session, "event_data": None,
+        body = {"data": [track_id], "fn_index": self.cached_index, "session_hash": session, "event_data": None,
                 "trigger_id": None}
+        asked = time.perf_counter()
+        answer = self.http.post(f"{self.url}/gradio_api/run/predict", json=body)
+        if answer.status_code != 200:
+            raise RuntimeError(f"run/predict {answer.status_code}: {answer.text[:200]}")
+        shown = time.perf_counter() - asked if isinstance(answer.json()["data"][0], str) else None
         joined = time.perf_counter()
         started = None
+        body = {**body, "data": [track_id, None], "fn_index": self.computed_index}
         join = self.http.post(f"{self.url}/gradio_api/queue/join", json=body)
         if join.status_code != 200:
             raise RuntimeError(f"queue/join {join.status_code}: {join.text[:200]}")
@@ -128,7 +140,9 @@ class PageEvent:
                 if message.get("msg") == "process_completed":
                     if not message.get("success", False):
                         raise RuntimeError(str(message.get("output", {}).get("error") or message)[:200])
-                    return (started or time.perf_counter()) - joined
+                    if shown is not None:
+                        return shown, None
+                    return time.perf_counter() - asked, (started or time.perf_counter()) - joined
         raise RuntimeError("the event stream ended before the table was complete")
 
 
@@ -184,7 +198,7 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     base_rss = rss_mb(server.pid)
 
     latencies: dict[str, list[float]] = defaultdict(list)
-    queue_waits: list[float] = []  # of the page's cached tables: from joining the queue to the handler's start
+    queue_waits: list[float] = []  # of the page's tables that the queued event computed: joining to the start
     calls: list[dict] = []
     errors: list[str] = []
     peak = [base_rss]
@@ -196,8 +210,9 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             peak[0] = max(peak[0], rss_mb(server.pid))
             time.sleep(0.5)
 
-    def one_call(kind: str, model: str, api: Client, rng: random.Random, tag: str) -> float | None:
-        """Make one call of `kind`; for the page's table, return how long it waited in the queue."""
+    def one_call(kind: str, model: str, api: Client, rng: random.Random, tag: str) -> tuple[float | None, ...]:
+        """Make one call of `kind`; for the page's table, return (seconds until the table arrived, seconds its
+        queued event waited or None); for the others, (None, None): their whole call is what is timed."""
         if kind == "page: cached table":
             return page.table("song-1")
         if kind == "api: process_stems (cached)":
@@ -208,7 +223,7 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
         else:
             gains = {f"{s}_gain": round(rng.uniform(-1, 2), 2) for s in STEMS}
             api.predict(**song, model=model, **gains, length=args.seconds, api_name="/mix_latents")
-        return None
+        return None, None
 
     if args.alone:
         print(f"one call at a time, {args.alone} of each kind (what a call costs without load):", flush=True)
@@ -217,8 +232,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             times = []
             for i in range(args.alone):
                 start = time.perf_counter()
-                one_call(kind, MODELS[i % len(MODELS)], warm, rng, f"alone-{i}")
-                times.append(time.perf_counter() - start)
+                shown, _ = one_call(kind, MODELS[i % len(MODELS)], warm, rng, f"alone-{i}")
+                times.append(shown if shown is not None else time.perf_counter() - start)
             print(f"  {kind:34} median {statistics.median(times):6.3f} s  (min {min(times):.3f}, max {max(times):.3f})")
 
     def client(index: int, api: Client) -> None:
@@ -231,13 +246,14 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
             start = time.perf_counter()
             call = {"kind": kind, "model": model, "start": round(time.monotonic() - began, 3)}
             try:
-                wait = one_call(kind, model, api, rng, f"{index}-{n}")
+                shown, wait = one_call(kind, model, api, rng, f"{index}-{n}")
             except Exception as err:  # every failure is counted and shown, none stops the test
                 with lock:
                     errors.append(call.setdefault("error", f"{kind}: {type(err).__name__}: {err}"[:300]))
             else:
                 with lock:
-                    latencies[kind].append(call.setdefault("seconds", time.perf_counter() - start))
+                    elapsed = shown if shown is not None else time.perf_counter() - start
+                    latencies[kind].append(call.setdefault("seconds", elapsed))
                     if wait is not None:
                         queue_waits.append(call.setdefault("queue_wait", wait))
             with lock:
@@ -266,7 +282,7 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     idle_rss = rss_mb(server.pid)
 
     print(f"\n{'call':34} {'n':>5} {'p50 (s)':>9} {'p95 (s)':>9} {'max (s)':>9}")
-    for kind, xs in [*((k, latencies[k]) for k in KINDS), ("  of which waiting in the queue", queue_waits)]:
+    for kind, xs in [*((k, latencies[k]) for k in KINDS), ("  computed: waiting in the queue", queue_waits)]:
         xs = sorted(xs)
         if xs:
             p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]

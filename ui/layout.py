@@ -98,6 +98,21 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         for update in builder.updates(track_id, progress):
             yield deeplink.selected(update.value, track_id, request, [c[1] for c in choices]), update.status
 
+    def cached_track(track_id: str | None, request: gr.Request) -> tuple[object, object, bool]:
+        """A track's table when nothing needs computing, answered outside the queue (no wait behind other events);
+        else nothing, and the queued event that follows computes it."""
+        update = builder.cached(track_id) if track_id else None
+        if update is None:
+            return gr.skip(), gr.skip(), False
+        return deeplink.selected(update.value, track_id, request, [c[1] for c in choices]), update.status, True
+
+    def computed_track(track_id: str | None, served: bool, request: gr.Request, progress=gr.Progress()):
+        """The queued half of a track change: nothing when `cached_track` served it already."""
+        if served:
+            yield gr.skip(), gr.skip()
+            return
+        yield from show_track(track_id, request, progress)
+
     def open_page(track_id: str | None, request: gr.Request, progress=gr.Progress()):
         """A deep link switches the selector to its track (whose change event shows it); else show this one."""
         if deeplink.redirected(track_id, request, [c[1] for c in choices]):
@@ -133,9 +148,11 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             gr.Markdown(tracks_note(tracks))
 
         page_loaded.then(lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private")
-        track.change(trigger_mode="always_last", **event).then(
-            lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private"
-        )
+        served = gr.State(False)
+        track.change(cached_track, inputs=track, outputs=[table, status, served], queue=False,
+                     trigger_mode="always_last", api_name="cached_track", api_visibility="private").then(
+            **{**event, "fn": computed_track, "inputs": [track, served]}
+        ).then(lambda: models_markdown(builder.model_infos()), outputs=models_md, api_visibility="private")
         api_endpoints(builder, settings)
     demo.queue(max_size=QUEUE_SIZE)
     return demo
