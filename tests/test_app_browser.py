@@ -1,6 +1,8 @@
 """The whole page in a real browser: layout, computed tables, the column of models that cannot play, switching track."""
 from __future__ import annotations
 
+import json
+
 from browser import chromium, open_page, served, state, wait_for  # noqa: I001
 
 import pytest
@@ -63,6 +65,29 @@ def test_models_that_cannot_run_are_folded_into_one_column_with_the_reason(page,
     folded = page.locator(f'#lincae-player td.lc-folded li[data-model="{model}"]')
     assert folded.inner_text() == f"{model.title()}\n{reason}"
     assert "Not on this server: Gated and Offline" in page.locator("#lincae-status").inner_text()
+
+
+def test_a_cached_track_comes_outside_the_queue(tmp_path, browser):
+    """Choosing a track whose table is cached: the table is the answer of a request outside Gradio's queue
+    (`run/predict`), so it never waits behind queued events; the queued event that follows only confirms it."""
+    engine = Engine(device="cpu", cache_dir=tmp_path / "cache", loader=loader_for(IdentityAE("linear"),
+                                                                                   NoisyAE("noisy")))
+    models = [info("linear"), info("noisy", linear=False)]
+    tracks = {t: make_track(t, DURATIONS[t]) for t in DURATIONS}
+    builder = TableBuilder(engine, models, tracks.__getitem__, cells_dir=tmp_path / "cells")
+    for track_id in tracks:
+        builder.warm(track_id)
+    with served(build_demo(builder, TRACKS), allowed_paths=[str(builder.cells_dir)]) as url:
+        page = browser.new_page()
+        page.goto(url)
+        wait_for(page, "window.lincaePlayer?.data?.track?.id === 't1'", timeout_ms=30_000)
+        page.get_by_label("Track").click()
+        with page.expect_response("**/gradio_api/run/predict") as answer:
+            page.get_by_role("option", name="Second test track").click()
+        assert json.loads(answer.value.json()["data"][0])["track"]["id"] == "t2"  # the table itself, not a skip
+        wait_for(page, "window.lincaePlayer.data.track.id === 't2'", timeout_ms=30_000)
+        assert page.evaluate("() => window.lincaePlayer.data.duration") == pytest.approx(DURATIONS["t2"])
+        page.close()
 
 
 def test_clicking_a_cell_plays_it(page):
