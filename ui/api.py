@@ -121,11 +121,23 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
         return _content_dir(out_root, *audio)
     queues = {name: ComputeQueue(API_COMPUTE_SLOTS, API_MAX_WAITING) for name in ("process_stems", "mix_latents")}
 
-    async def computed(endpoint: str, fn):
+    async def computed(endpoint: str, answer, cached):
+        """`answer()` on a thread: at once when `cached()` says nothing needs computing, else in the endpoint's
+        queue of computations."""
+        if await anyio.to_thread.run_sync(cached):
+            return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
         try:
-            return await queues[endpoint].run(fn)
+            return await queues[endpoint].run(answer)
         except Busy as err:
             raise _error(str(err)) from None
+
+    async def prepared(model, vocals, drums, bass, other, mixture, start, length):
+        """The model's name and the uploaded track (read on a thread), its warnings shown."""
+        name, upload = await anyio.to_thread.run_sync(
+            lambda: (model_name(model), upload_track(vocals, drums, bass, other, mixture, start, length)))
+        for w in upload.warnings:
+            gr.Warning(w)
+        return name, upload
 
     def checked(check, *args):
         try:
@@ -175,12 +187,8 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
         """All rows of the demo table for one model, from four stems (or a mixture and its vocals): one WAV
         per row, in the table's order, and a JSON summary with metrics."""
         seed = checked(check_seed, DEFAULT_SEED if seed is None else seed)
-        name, upload = await anyio.to_thread.run_sync(
-            lambda: (model_name(model), upload_track(vocals, drums, bass, other, mixture, start, length)))
-        for w in upload.warnings:
-            gr.Warning(w)
-        track = upload.track
-        engine = builder.engine
+        name, upload = await prepared(model, vocals, drums, bass, other, mixture, start, length)
+        track, engine = upload.track, builder.engine
 
         def answer():
             table = run_model(lambda: engine.track_table(track, name, seed=seed), name, track)
@@ -202,9 +210,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
             return (engine.cached_table(track, name, seed) is not None
                     and cached_table_metrics(engine, track, name, seed) is not None)
 
-        if await anyio.to_thread.run_sync(cached):
-            return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
-        return await computed("process_stems", answer)
+        return await computed("process_stems", answer, cached)
 
     async def mix_latents(vocals=None, drums=None, bass=None, other=None, mixture=None, model=None,
                           vocals_gain=1.0, drums_gain=1.0, bass_gain=1.0, other_gain=1.0, origin_correction=False,
@@ -215,12 +221,8 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
                                              "other": other_gain}, "gain")
         seed = checked(check_seed, DEFAULT_SEED if seed is None else seed)
         origin = bool(origin_correction)
-        name, upload = await anyio.to_thread.run_sync(
-            lambda: (model_name(model), upload_track(vocals, drums, bass, other, mixture, start, length)))
-        for w in upload.warnings:
-            gr.Warning(w)
-        track = upload.track
-        engine = builder.engine
+        name, upload = await prepared(model, vocals, drums, bass, other, mixture, start, length)
+        track, engine = upload.track, builder.engine
 
         def answer():
             decoded = run_model(lambda: engine.decode_combination(track, name, gains, seed=seed,
@@ -241,9 +243,7 @@ def api_endpoints(builder: TableBuilder, settings: Settings) -> None:
         def cached() -> bool:
             return engine.cached_combination(track, name, gains, seed=seed, origin_correction=origin) is not None
 
-        if await anyio.to_thread.run_sync(cached):
-            return await anyio.to_thread.run_sync(answer)  # no slot: nothing to compute
-        return await computed("mix_latents", answer)
+        return await computed("mix_latents", answer, cached)
 
     with gr.Column(visible=False):
         files = [gr.File(label=name, type="filepath") for name in (*STEMS, MIXTURE)]
