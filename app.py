@@ -78,7 +78,7 @@ builder = TableBuilder(engine, models, load_track, cells_dir=settings.cache_dir 
 demo = build_demo(builder, tracks, settings)
 if warm_first_track:  # its cells (WAVs and waveforms), from the tables computed above
     threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
-gc.freeze()
+gc.freeze()  # and what Gradio and the page added
 
 if __name__ == "__main__":
     demo.launch(prevent_thread_lock=True, **launch_kwargs(builder.cells_dir))

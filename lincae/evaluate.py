@@ -60,8 +60,7 @@ def pca_yardstick(values: int) -> MdctPcaCode:
 
 def measure_pca(code: MdctPcaCode, track: Track) -> dict[str, float]:
     """The reconstruction metrics of the PCA code on `track`'s mix."""
-    audio = {"ae_mix": code.decode(code.encode(track.mix), track.num_samples)}
-    return {key: float(m.compute(track, audio)) for key, m in PCA_METRICS.items()}
+    return measure_recording(pca_autoencode(code), track.mix)
 
 
 def reserved_recordings(folder: Path = SONIC_PI_SAMPLES) -> dict[str, np.ndarray]:

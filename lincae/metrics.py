@@ -216,13 +216,18 @@ def third_octave_edges(low: float = 44.2, high: float = 22050.0) -> np.ndarray:
     return np.minimum(low * 2.0 ** (np.arange(count + 1) / 3), high)
 
 
+def third_octave_bins(n_fft: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """(band edges [n + 1], the third-octave band of each STFT bin [n_fft // 2 + 1]: −1 below the first edge,
+    n above the last)."""
+    edges = third_octave_edges(high=sample_rate / 2)
+    return edges, np.digitize(np.fft.rfftfreq(n_fft, 1 / sample_rate), edges) - 1
+
+
 def band_snrs(ref, est, sample_rate: int, n_fft: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(band edges [n + 1], magnitude SNR per third-octave band in dB [n], band energy share [n])."""
     r, e = _pair(ref, est)
     mr, me = _references.magnitude(r, n_fft, n_fft // 4, None), stft_magnitude(e, n_fft, n_fft // 4)
-    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    edges = third_octave_edges(high=sample_rate / 2)
-    band = np.digitize(freqs, edges) - 1  # −1 below the first edge, n above the last
+    edges, band = third_octave_bins(n_fft, sample_rate)
     inside = (band >= 0) & (band < len(edges) - 1)
     per_bin = np.sum(mr**2, axis=0)[inside], np.sum((mr - me) ** 2, axis=0)[inside]
     signal, noise = (np.bincount(band[inside], weights=w, minlength=len(edges) - 1) for w in per_bin)

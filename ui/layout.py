@@ -86,17 +86,18 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
     `settings.listening_db` (default: `listening.sqlite` in the engine's cache folder)."""
     store = ListeningStore(settings.listening_db or db_path(builder.engine.cache_dir))
     choices = [(t.title, t.id) for t in tracks]
+    track_ids = [t.id for t in tracks]
     # The first track's table when it is computed already (the app computes it while Gradio is imported): part of
     # the page itself, so the player fetches its audio as soon as it appears instead of after the page's first
     # request. Never waits: without it the page loads the table as any other.
-    first = builder.cached(choices[0][1]) if choices else None
+    first = builder.cached(track_ids[0]) if track_ids else None
 
     def show_track(track_id: str | None, request: gr.Request, progress=gr.Progress()) -> Iterator[tuple[str, str]]:
         if not track_id:
             yield None, "No track selected."
             return
         for update in builder.updates(track_id, progress):
-            yield deeplink.selected(update.value, track_id, request, [c[1] for c in choices]), update.status
+            yield deeplink.selected(update.value, track_id, request, track_ids), update.status
 
     def cached_track(track_id: str | None, request: gr.Request) -> tuple[object, object, bool]:
         """A track's table when nothing needs computing, answered outside the queue (no wait behind other events);
@@ -104,7 +105,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         update = builder.cached(track_id) if track_id else None
         if update is None:
             return gr.skip(), gr.skip(), False
-        return deeplink.selected(update.value, track_id, request, [c[1] for c in choices]), update.status, True
+        return deeplink.selected(update.value, track_id, request, track_ids), update.status, True
 
     def computed_track(track_id: str | None, served: bool, request: gr.Request, progress=gr.Progress()):
         """The queued half of a track change: nothing when `cached_track` served it already."""
@@ -115,8 +116,8 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
 
     def open_page(track_id: str | None, request: gr.Request, progress=gr.Progress()):
         """A deep link switches the selector to its track (whose change event shows it); else show this one."""
-        if deeplink.redirected(track_id, request, [c[1] for c in choices]):
-            yield deeplink.linked_track(request, [c[1] for c in choices]), gr.skip(), gr.skip()
+        if deeplink.redirected(track_id, request, track_ids):
+            yield deeplink.linked_track(request, track_ids), gr.skip(), gr.skip()
             return
         for value, line in show_track(track_id, request, progress):
             yield gr.skip(), value, line
@@ -125,7 +126,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         gr.HTML(INTRO, head=f"<style>{PAGE_CSS.read_text(encoding='utf-8')}</style>", elem_id="lincae-intro",
                 padding=False)
         with gr.Row(elem_id="lincae-top", equal_height=True):
-            track = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Track",
+            track = gr.Dropdown(choices=choices, value=track_ids[0] if track_ids else None, label="Track",
                                 show_label=False, container=False, scale=1, min_width=220, elem_id="lincae-track")
             with gr.Column(scale=3, min_width=220):
                 status = gr.Markdown(first.status if first else "Loading…", elem_id="lincae-status")

@@ -76,8 +76,8 @@ def _config(args: argparse.Namespace) -> SpectralAEConfig:
 
 def _stage(info: dict) -> dict:
     """What a card needs to know of an earlier training stage: where it ended and its loss and exponent settings."""
-    keys = ("steps", "wall_seconds", "mel_weight", "band_weight", "exponent_lr_scale", "power")
-    return {"steps": info["steps"], **{k: info.get(k, STAGE_ONE_DEFAULTS.get(k)) for k in keys[1:]}}
+    keys = ("wall_seconds", "mel_weight", "band_weight", "exponent_lr_scale", "power")
+    return {"steps": info["steps"], **{k: info.get(k, STAGE_ONE_DEFAULTS.get(k)) for k in keys}}
 
 
 def main(argv: list[str] | None = None) -> None:

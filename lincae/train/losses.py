@@ -15,7 +15,7 @@ import torch
 
 import numpy as np
 
-from lincae.metrics import mel_filterbank, third_octave_edges
+from lincae.metrics import mel_filterbank, third_octave_bins
 
 RESOLUTIONS = (2048, 1024, 512, 256)
 MEL_RESOLUTIONS = ((2048, 80), (512, 40))  # (n_fft, mel bands)
@@ -56,9 +56,7 @@ def log_mel_distance(pred: torch.Tensor, target: torch.Tensor, sample_rate: int 
 @lru_cache(maxsize=4)
 def _band_matrix(n_fft: int, sample_rate: int) -> torch.Tensor:
     """[bands, bins] one-hot: which third-octave band each STFT bin belongs to (bands without a bin dropped)."""
-    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    edges = third_octave_edges(high=sample_rate / 2)
-    band = np.digitize(freqs, edges) - 1
+    edges, band = third_octave_bins(n_fft, sample_rate)
     onehot = np.stack([band == i for i in range(len(edges) - 1)]).astype(np.float32)
     return torch.from_numpy(onehot[onehot.sum(1) > 0])
 
