@@ -4,8 +4,11 @@
                                     [--alone 3] [--raw calls.json]
 
 Starts `python app.py` on a free loopback port with a fresh cache folder and Gradio temp folder (embedded models
-only: the Hub is not contacted), then runs `--clients` threads, each with its own `gradio_client.Client`, for
-`--duration` seconds. Each picks, at random, one of:
+only: the Hub is not contacted), then runs `--clients` clients for `--duration` seconds. Each client is a
+process of its own, as visitors and scripts are on their own machines (no interpreter lock shared with the other
+clients), at a lower priority (nice +10: the load generator must not take the server's cores first), with its
+own `gradio_client.Client` and one page session, as a browser tab has. All start together once every one is
+connected. Each call picks, at random, one of:
 
 - page: cached table — a bundled track's table through the page's own events, as the browser asks for it: the
   cached table outside Gradio's queue, then the queued event (which computes when the first found nothing);
@@ -16,7 +19,7 @@ only: the Hub is not contacted), then runs `--clients` threads, each with its ow
 
 The Analysis tab has no API endpoint: its numbers are what `process_stems` returns as metrics. Before the load it
 times `--alone` calls of each kind one at a time (what a call costs when nothing else runs). At the end it
-prints the errors, p50/p95 per kind of call, the server's peak RSS, its RSS after `--idle` seconds without
+prints the errors, p50/p95 per kind of call and over every API call, the server's peak RSS, its RSS after `--idle` seconds without
 requests, and the disk used by the cache and by Gradio's temp folder. For page tables the queued event had to
 compute it also prints how long they waited in Gradio's queue (from joining it to the handler's start, as the
 client sees it), and the CPU time the server and the clients used (they share the machine).
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -101,9 +105,9 @@ def api_client(url: str) -> Client:
 
 
 class PageEvent:
-    """The page's table events, called the way the browser calls them: the cached table outside the queue
+    """The page's table events, called the way a browser tab calls them: the cached table outside the queue
     (`run/predict`), then the queued event, which computes the table when the first found nothing (queue/join,
-    then the event stream)."""
+    then the event stream). One object is one tab: its calls share a session, as a visitor's track changes do."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
@@ -111,12 +115,13 @@ class PageEvent:
         ids = {d.get("api_name"): d["id"] for d in config["dependencies"]}
         self.cached_index, self.computed_index = ids["cached_track"], ids["computed_track"]
         self.http = httpx.Client(timeout=600)
+        self.session = uuid.uuid4().hex
 
     def table(self, track_id: str) -> tuple[float, float | None]:
         """Ask for the table as the page does. Returns the seconds until the table arrived and, when the queued
         event had to compute it, how long that waited in the queue before its handler started (else None: the
         queued event still runs, as on the page, but nobody waits for it)."""
-        session = uuid.uuid4().hex
+        session = self.session
         body = {"data": [track_id], "fn_index": self.cached_index, "session_hash": session, "event_data": None,
                 "trigger_id": None}
         asked = time.perf_counter()
@@ -144,6 +149,65 @@ class PageEvent:
                         return shown, None
                     return time.perf_counter() - asked, (started or time.perf_counter()) - joined
         raise RuntimeError("the event stream ended before the table was complete")
+
+
+class Caller:
+    """Makes one call of each kind, as one client: its own `gradio_client.Client` and page connection."""
+
+    def __init__(self, url: str, seconds: float, uploads: Path, api: Client | None = None,
+                 page: PageEvent | None = None) -> None:
+        self.api, self.page = api or api_client(url), page or PageEvent(url)
+        self.seconds, self.uploads = seconds, uploads
+        self.song = {s: handle_file(str(SONG / f"{s}.flac")) for s in STEMS}
+
+    def call(self, kind: str, model: str, rng: random.Random, tag: str) -> tuple[float | None, float | None]:
+        """For the page's table, (seconds until the table arrived, seconds its queued event waited or None); for
+        the others, (None, None): their whole call is what is timed."""
+        if kind == "page: cached table":
+            return self.page.table("song-1")
+        if kind == "api: process_stems (cached)":
+            self.api.predict(**self.song, model=model, length=self.seconds, api_name="/process_stems")
+        elif kind == "api: process_stems (new audio)":
+            files = new_stems(self.uploads / tag, self.seconds, rng)
+            self.api.predict(**{s: handle_file(str(p)) for s, p in files.items()}, model=model,
+                             api_name="/process_stems")
+        else:
+            gains = {f"{s}_gain": round(rng.uniform(-1, 2), 2) for s in STEMS}
+            self.api.predict(**self.song, model=model, **gains, length=self.seconds, api_name="/mix_latents")
+        return None, None
+
+
+def client(index: int, url: str, seconds: float, uploads: Path, start, duration: float, results) -> None:
+    """One client, in its own process (as visitors and scripts are: no interpreter lock shared with the others)
+    at a lower priority (they stand in for other machines: their work must not take the server's cores first):
+    once connected, it says so on `results` and waits for `start` (a shared monotonic time); then it makes calls
+    of random kinds for `duration` seconds, each after a pause of up to 0.5 s, and puts (its calls, its CPU seconds
+    during the load) on `results`."""
+    os.nice(10)
+    caller, rng = Caller(url, seconds, uploads), random.Random(index)
+    results.put(index)
+    while not start.value:
+        time.sleep(0.01)
+    began = start.value
+    time.sleep(max(0.0, began - time.monotonic()))
+    cpu, calls, n = time.process_time(), [], 0
+    while time.monotonic() < began + duration:
+        kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
+        model = rng.choice(MODELS)
+        start = time.perf_counter()
+        call = {"kind": kind, "model": model, "start": round(time.monotonic() - began, 3)}
+        try:
+            shown, wait = caller.call(kind, model, rng, f"{index}-{n}")
+        except Exception as err:  # every failure is counted and shown, none stops the test
+            call["error"] = f"{kind}: {type(err).__name__}: {err}"[:300]
+        else:
+            call["seconds"] = shown if shown is not None else time.perf_counter() - start
+            if wait is not None:
+                call["queue_wait"] = wait
+        calls.append(call)
+        n += 1
+        time.sleep(rng.uniform(0, 0.5))
+    results.put((calls, time.process_time() - cpu))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,9 +252,8 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
                 print((work / "server.log").read_text()[-3000:])
                 raise SystemExit("the app did not start")
             time.sleep(1)
-    page = PageEvent(url)
+    page, warm = PageEvent(url), api_client(url)
     song = {s: handle_file(str(SONG / f"{s}.flac")) for s in STEMS}
-    warm = api_client(url)
     print("warming: the bundled track's table and the API's cached call…", flush=True)
     page.table("song-1")
     for model in MODELS:
@@ -199,82 +262,56 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
 
     latencies: dict[str, list[float]] = defaultdict(list)
     queue_waits: list[float] = []  # of the page's tables that the queued event computed: joining to the start
-    calls: list[dict] = []
     errors: list[str] = []
     peak = [base_rss]
     stop = threading.Event()
-    lock = threading.Lock()
 
     def sample_rss() -> None:
         while not stop.is_set():
             peak[0] = max(peak[0], rss_mb(server.pid))
             time.sleep(0.5)
 
-    def one_call(kind: str, model: str, api: Client, rng: random.Random, tag: str) -> tuple[float | None, ...]:
-        """Make one call of `kind`; for the page's table, return (seconds until the table arrived, seconds its
-        queued event waited or None); for the others, (None, None): their whole call is what is timed."""
-        if kind == "page: cached table":
-            return page.table("song-1")
-        if kind == "api: process_stems (cached)":
-            api.predict(**song, model=model, length=args.seconds, api_name="/process_stems")
-        elif kind == "api: process_stems (new audio)":
-            files = new_stems(work / "uploads" / tag, args.seconds, rng)
-            api.predict(**{s: handle_file(str(p)) for s, p in files.items()}, model=model, api_name="/process_stems")
-        else:
-            gains = {f"{s}_gain": round(rng.uniform(-1, 2), 2) for s in STEMS}
-            api.predict(**song, model=model, **gains, length=args.seconds, api_name="/mix_latents")
-        return None, None
-
     if args.alone:
         print(f"one call at a time, {args.alone} of each kind (what a call costs without load):", flush=True)
+        caller = Caller(url, args.seconds, work / "uploads", warm, page)
         rng = random.Random(-1)
         for kind in KINDS:
             times = []
             for i in range(args.alone):
                 start = time.perf_counter()
-                shown, _ = one_call(kind, MODELS[i % len(MODELS)], warm, rng, f"alone-{i}")
+                shown, _ = caller.call(kind, MODELS[i % len(MODELS)], rng, f"alone-{i}")
                 times.append(shown if shown is not None else time.perf_counter() - start)
             print(f"  {kind:34} median {statistics.median(times):6.3f} s  (min {min(times):.3f}, max {max(times):.3f})")
 
-    def client(index: int, api: Client) -> None:
-        rng = random.Random(index)
-        end = time.monotonic() + args.duration
-        n = 0
-        while time.monotonic() < end:
-            kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
-            model = rng.choice(MODELS)
-            start = time.perf_counter()
-            call = {"kind": kind, "model": model, "start": round(time.monotonic() - began, 3)}
-            try:
-                shown, wait = one_call(kind, model, api, rng, f"{index}-{n}")
-            except Exception as err:  # every failure is counted and shown, none stops the test
-                with lock:
-                    errors.append(call.setdefault("error", f"{kind}: {type(err).__name__}: {err}"[:300]))
-            else:
-                with lock:
-                    elapsed = shown if shown is not None else time.perf_counter() - start
-                    latencies[kind].append(call.setdefault("seconds", elapsed))
-                    if wait is not None:
-                        queue_waits.append(call.setdefault("queue_wait", wait))
-            with lock:
-                calls.append(call)
-            n += 1
-            time.sleep(rng.uniform(0, 0.5))
-
+    print(f"load: {args.clients} client processes for {args.duration:g} s…", flush=True)
+    context = multiprocessing.get_context("spawn")
+    results, start = context.Queue(), context.Value("d", 0.0)
+    processes = [context.Process(target=client, args=(i, url, args.seconds, work / "uploads", start, args.duration,
+                                                      results), daemon=True) for i in range(args.clients)]
+    for proc in processes:
+        proc.start()
+    for _ in processes:  # every client connected (imports, its Client) before the clock starts
+        results.get(timeout=600)
+    began = start.value = time.monotonic() + 1.0
     sampler = threading.Thread(target=sample_rss, daemon=True)
-    began = time.monotonic()
-    cpu_before = cpu_seconds(server.pid), time.process_time(), began
-    print(f"load: {args.clients} clients for {args.duration:g} s…", flush=True)
-    clients = [api_client(url) for _ in range(args.clients)]  # before the clock starts
-    threads = [threading.Thread(target=client, args=(i, c)) for i, c in enumerate(clients)]
     sampler.start()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    time.sleep(max(0.0, began - time.monotonic()))
+    cpu_before = cpu_seconds(server.pid), began
+    reports = [results.get(timeout=args.duration + 600) for _ in processes]  # (calls, CPU seconds of the client during the load)
+    for proc in processes:
+        proc.join()
     stop.set()
-    server_cpu, client_cpu = cpu_seconds(server.pid) - cpu_before[0], time.process_time() - cpu_before[1]
-    wall = time.monotonic() - cpu_before[2]
+    calls = sorted((c for r in reports for c in r[0]), key=lambda c: c["start"])
+    for call in calls:
+        if "error" in call:
+            errors.append(call["error"])
+        else:
+            latencies[call["kind"]].append(call["seconds"])
+            if "queue_wait" in call:
+                queue_waits.append(call["queue_wait"])
+    client_cpu = sum(r[1] for r in reports)
+    server_cpu = cpu_seconds(server.pid) - cpu_before[0]
+    wall = time.monotonic() - cpu_before[1]
     peak_rss = max(peak[0], rss_mb(server.pid))
     disk_after_load = folder_mb(cache), folder_mb(gradio_tmp)
     print(f"idle for {args.idle:g} s…", flush=True)
@@ -282,7 +319,9 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     idle_rss = rss_mb(server.pid)
 
     print(f"\n{'call':34} {'n':>5} {'p50 (s)':>9} {'p95 (s)':>9} {'max (s)':>9}")
-    for kind, xs in [*((k, latencies[k]) for k in KINDS), ("  computed: waiting in the queue", queue_waits)]:
+    every_api_call = [x for k in KINDS if k.startswith("api:") for x in latencies[k]]
+    for kind, xs in [*((k, latencies[k]) for k in KINDS), ("api: every call", every_api_call),
+                     ("  computed: waiting in the queue", queue_waits)]:
         xs = sorted(xs)
         if xs:
             p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]

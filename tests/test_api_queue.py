@@ -18,7 +18,7 @@ from engine_fakes import IdentityAE
 from lincae.engine import Engine
 from lincae.engine.workers import Workers
 from test_app import info
-from ui.api import ANSWER_SECONDS, API_COMPUTE_SLOTS, sweep_answers
+from ui.api import ANSWER_FETCH_SECONDS, ANSWER_SECONDS, API_COMPUTE_SLOTS, sweep_answers
 from ui.compute_queue import Busy, ComputeQueue
 from upload_files import served_app, stem_files, tone, write
 
@@ -174,3 +174,17 @@ def test_answers_not_handed_out_for_a_while_are_swept(tmp_path):
     os.utime(recent / "a.wav", (ago, ago))  # its other file was handed out just now
     assert sweep_answers(tmp_path) == 1
     assert not old.exists() and sorted(p.name for p in recent.iterdir()) == ["a.wav", "b.wav"]
+
+
+def test_answers_beyond_the_byte_budget_go_least_recently_handed_out_first(tmp_path):
+    now = time.time()
+    ages = {"oldest": 300, "older": 200, "fetching": ANSWER_FETCH_SECONDS / 2}  # all younger than ANSWER_SECONDS
+    for name, age in ages.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "a.wav").write_bytes(b"x" * 1000)
+        os.utime(folder / "a.wav", (now - age, now - age))
+    assert sweep_answers(tmp_path, max_bytes=2500) == 1  # the oldest goes: 2000 bytes fit
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fetching", "older"]
+    assert sweep_answers(tmp_path, max_bytes=500) == 1  # over budget, but one being fetched stays
+    assert [p.name for p in tmp_path.iterdir()] == ["fetching"]

@@ -49,6 +49,10 @@ to retry."""
 ANSWER_SECONDS = 600
 """How long an answer's files stay after they were last handed out: a client fetches them at once, and under load
 an hour of answers (Gradio's own cleanup age) would fill a small disk."""
+ANSWER_BYTES = 1 << 30
+"""Most bytes the answers may hold: new audio makes a folder of WAVs per call, so under sustained load the age
+limit alone does not bound the disk."""
+ANSWER_FETCH_SECONDS = 60  # an answer handed out this recently is kept whatever the bytes: its client fetches it
 SWEEP_EVERY = 60  # seconds between two looks for old answers
 OUTPUT_FOLDER = "lincae-api"
 """Inside Gradio's own file cache: files there are served as they are, not hashed and copied for each answer,
@@ -88,18 +92,24 @@ def _content_dir(root: Path, *audio: np.ndarray) -> Path:
     return root / digest.hexdigest()
 
 
-def sweep_answers(root: Path, older_than: float = ANSWER_SECONDS) -> int:
+def sweep_answers(root: Path, older_than: float = ANSWER_SECONDS, max_bytes: int = ANSWER_BYTES,
+                  fetch_seconds: float = ANSWER_FETCH_SECONDS) -> int:
     """Delete the answer folders under `root` none of whose files was handed out in the last `older_than` seconds
-    (handing a file out again touches it). Returns how many went."""
-    cutoff = time.time() - older_than
-    swept = 0
+    (handing a file out again touches it), then, while the rest hold more than `max_bytes`, the least recently
+    handed out, except those handed out in the last `fetch_seconds` (their client may be fetching them). Returns
+    how many went."""
+    now, folders = time.time(), []
     for folder in list(root.iterdir()) if root.is_dir() else []:
         try:
-            newest = max((f.stat().st_mtime for f in folder.iterdir()), default=0.0)
+            stats = [f.stat() for f in folder.iterdir()]
         except OSError:  # swept meanwhile, or not a folder
             continue
-        if newest < cutoff:
+        folders.append((max((s.st_mtime for s in stats), default=0.0), sum(s.st_size for s in stats), folder))
+    total, swept = sum(size for _, size, _ in folders), 0
+    for newest, size, folder in sorted(folders):  # least recently handed out first
+        if newest < now - older_than or (total > max_bytes and newest < now - fetch_seconds):
             shutil.rmtree(folder, ignore_errors=True)
+            total -= size
             swept += 1
     return swept
 

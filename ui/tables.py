@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from lincae.data.track import Track
 from lincae.data.uploads import TrackStore
 from lincae.engine import Engine
 from lincae.engine.cells import Cell, make_cell
-from lincae.engine.disk_budget import touch
+from lincae.engine.disk_budget import MIN_IDLE_S, touch
 from lincae.models.base import ModelInfo
 from lincae.registry import ModelUnavailable
 from lincae.rows import DEFAULT_SEED, MODEL_ROWS, REFERENCE_ROWS, get_row
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 FINISHED_TABLES = 64  # finished tables kept in memory (the engine's own cache keeps the audio)
 COMPUTE_SLOTS = 2
 """Tables computed at once for the page; more wait their turn in arrival order. Cached tables never wait."""
+
+TOUCH_EVERY = MIN_IDLE_S / 2
+"""Seconds between two marks of a served table's files as used (for the disk budget): often enough that a table
+in use is never evicted, rarely enough that serving it costs one `stat` per file, not two system calls."""
 
 Progress = Callable[..., object]
 TRY_FIRST = get_row("sep_vocals")
@@ -68,6 +74,7 @@ class TableBuilder:
         self._refresh = refresh  # the registry's look at one model, asked again for those that could not run
         # Complete tables, newest last, at most FINISHED_TABLES: the final update and the cells it plays.
         self._finished: OrderedDict[str, tuple[TableUpdate, list[Cell]]] = OrderedDict()
+        self._touched: dict[str, float] = {}  # track id → when its table's files were last marked used
         self._lock = threading.Lock()
         self.compute_slots = threading.Semaphore(COMPUTE_SLOTS)  # wakes waiters first come, first served
 
@@ -81,21 +88,35 @@ class TableBuilder:
             self.models = [m if m.available else self._refresh(m.name) for m in self.models]
         return list(self.models)
 
-    def cached(self, track_id: str) -> TableUpdate | None:
-        """The finished table if nothing needs computing (remembered with its files whole, or every column in
-        the engine's cache), else None. Never computes, never loads a model, never waits for a computation."""
+    def remembered(self, track_id: str) -> TableUpdate | None:
+        """The finished table if it is remembered with its files whole, else None: a dictionary look-up and a
+        few file-system calls, never any audio read (fit for the event loop)."""
+        now = time.monotonic()
         with self._lock:
             finished = self._finished.get(track_id)
             if finished is not None:
                 self._finished.move_to_end(track_id)
-        if finished is not None:
-            update, cells = finished
-            if all(c.is_complete() for c in cells):
+                due = now - self._touched.get(track_id, -math.inf) >= TOUCH_EVERY
+                if due:
+                    self._touched[track_id] = now
+        if finished is None:
+            return None
+        update, cells = finished
+        if all(c.is_complete() for c in cells):
+            if due:
                 for c in cells:
                     touch(c.path)
-                return update
-            with self._lock:  # a WAV was deleted (disk budget) or damaged: rebuilt below
-                self._finished.pop(track_id, None)
+            return update
+        with self._lock:  # a WAV was deleted (disk budget) or damaged: `cached` rebuilds it
+            self._finished.pop(track_id, None)
+        return None
+
+    def cached(self, track_id: str) -> TableUpdate | None:
+        """The finished table if nothing needs computing (remembered with its files whole, or every column in
+        the engine's cache), else None. Never computes, never loads a model, never waits for a computation."""
+        update = self.remembered(track_id)
+        if update is not None:
+            return update
         track = self.load_track(track_id)
         tables = {}
         for model in self.model_infos():
@@ -151,8 +172,10 @@ class TableBuilder:
         with self._lock:
             self._finished[track_id] = (final, cells)
             self._finished.move_to_end(track_id)
+            self._touched[track_id] = time.monotonic()  # its files were just written or found and touched
             while len(self._finished) > FINISHED_TABLES:  # uploads add tracks without end
-                self._finished.popitem(last=False)
+                gone, _ = self._finished.popitem(last=False)
+                self._touched.pop(gone, None)
         return final
 
     def warm(self, track_id: str) -> None:

@@ -5,12 +5,14 @@ cannot hold that, and clipping would hide exactly what the demo shows, so a loud
 down to a peak of 1 and the cell carries `gain`, the factor that restores its true level (the player applies
 it before its limiter). Peaks are of the true-level signal.
 
-A WAV already on disk is reused only if it is complete (a truncated file is rewritten), and reusing it marks
-it used for the cache's disk budget.
+A WAV already on disk is reused only if it is complete (libsndfile reads its header and counts its frames; a
+truncated or damaged file is rewritten), and reusing it marks it used for the cache's disk budget. A cell then
+remembers the file's size: a later check that the file is still whole is one `stat`.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +31,15 @@ class Cell:
     gain: float  # multiply the file's samples by this to get the true level (1.0 unless peak > 1)
     peak: float  # max |x| of the true-level signal
     frames: int  # samples in the WAV
+    size: int  # bytes of the WAV when it was written or found whole
 
     def is_complete(self) -> bool:
-        """Whether the WAV is still on disk, whole (the disk budget may have deleted it, a crash damaged it)."""
-        return wav_is_complete(self.path, self.frames)
+        """Whether the WAV is still on disk at its size (the disk budget may have deleted it; a crash or a full
+        disk emptied or cut it): one `stat`, cheap enough for every request that serves it."""
+        try:
+            return os.stat(self.path).st_size == self.size
+        except OSError:
+            return False
 
     def to_dict(self, url: str | None = None) -> dict:
         d = {"path": str(self.path), "peaks": self.peaks, "gain": self.gain, "peak": round(self.peak, 4)}
@@ -65,4 +72,5 @@ def make_cell(x: np.ndarray, sample_rate: int, root: str | Path, n_peaks: int = 
         touch(path)
     else:
         write_wav(path, x / gain, sample_rate)
-    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top, frames=len(x))
+    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top, frames=len(x),
+                size=os.stat(path).st_size)

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 _ENTRY_SHARD = re.compile(r"^[0-9a-f]{2}$")
 _LOW_WATER = 0.9  # evict down to this fraction of the budget, so that eviction is not needed at every write
+MIN_IDLE_S = 120.0
+"""Default `min_idle`: a unit used this recently is never evicted."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def touch(path: str | Path) -> None:
 class DiskBudget:
     """Keeps `root` under `max_bytes` (see the module note). Thread-safe; cheap to call after every write."""
 
-    def __init__(self, root: str | Path, max_bytes: int, min_idle: float = 120.0, rescan_s: float = 60.0) -> None:
+    def __init__(self, root: str | Path, max_bytes: int, min_idle: float = MIN_IDLE_S, rescan_s: float = 60.0) -> None:
         self.root = Path(root)
         self.max_bytes = int(max_bytes)
         self.min_idle = min_idle
