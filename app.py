@@ -8,14 +8,17 @@ are in `lincae.settings`.
 """
 from __future__ import annotations
 
+import gc
 import os
 
+# Start-up creates hundreds of thousands of long-lived objects (torch, Gradio, the page): collecting garbage while
+# they are imported only walks them again and again. Collections resume once they are frozen, below.
+gc.disable()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no requests of its own
 if os.environ.get("SPACES_ZERO_GPU"):
     import spaces  # noqa: F401  # ZeroGPU hardware: imported before torch, which it prepares for GPU calls
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -82,9 +85,9 @@ demo = build_demo(builder, tracks, settings)
 if warm_first_track:  # its cells (WAVs and waveforms), from the tables computed above
     threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
 gc.freeze()  # and what Gradio and the page added
+gc.enable()
 
 if __name__ == "__main__":
-    demo.launch(prevent_thread_lock=True, **launch_kwargs(builder.cells_dir))
-    # The Analysis tab's figures need matplotlib: imported now, while the first visitor's browser builds the page.
-    import matplotlib.figure  # noqa: E402, F401
+    first = builder.remembered(tracks[0].id) if tracks else None  # the table the page opens with, if computed
+    demo.launch(prevent_thread_lock=True, **launch_kwargs(builder.cells_dir, first.value if first else None))
     demo.block_thread()

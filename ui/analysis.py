@@ -3,7 +3,9 @@ any cell beside its reference. The numbers and figures come from `lincae.analysi
 cached); they are computed when the tab is first opened, then for each track chosen after that."""
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -27,6 +29,15 @@ TOGETHER_S = 0.3
 """Models that finish within this time of each other are shown in one update (each update redraws the plots)."""
 _POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="analysis")
 METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in METRICS)
+_FIGURES_READY = threading.Event()
+
+
+def prepare_figures() -> None:
+    """Import matplotlib on a background thread, once: called when a page has loaded, so the first Analysis opens
+    without that wait, and a page that is still loading does not wait for it (it is a long import)."""
+    if not _FIGURES_READY.is_set():
+        _FIGURES_READY.set()
+        threading.Thread(target=lambda: importlib.import_module("matplotlib.figure"), daemon=True).start()
 
 
 class Analyst:

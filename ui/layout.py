@@ -13,11 +13,11 @@ from lincae.listening.store import ListeningStore, db_path
 from lincae.models.base import ModelInfo
 from lincae.settings import Settings
 from ui import deeplink
-from ui.analysis import analysis_panel
+from ui.analysis import analysis_panel, prepare_figures
 from ui.api import API_CONCURRENCY, api_endpoints
 from ui.listening import TAB_ID, listening_panel
 from ui.mixer import mixer_panel
-from ui.player import player
+from ui.player import player, prefetch_head
 from ui.sources import sources_panel
 from ui.tables import TableBuilder
 
@@ -122,9 +122,10 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         """A deep link switches the selector to its track (whose change event shows it); else show this one."""
         if deeplink.redirected(track_id, request, track_ids):
             yield deeplink.linked_track(request, track_ids), gr.skip(), gr.skip()
-            return
-        for value, line in show_track(track_id, request, progress):
-            yield gr.skip(), value, line
+        else:
+            for value, line in show_track(track_id, request, progress):
+                yield gr.skip(), value, line
+        prepare_figures()  # the page has (or is getting) its table: now the Analysis tab's plotting library
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
         gr.HTML(INTRO, head=f"<style>{PAGE_CSS.read_text(encoding='utf-8')}</style>", elem_id="lincae-intro",
@@ -163,12 +164,14 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
     return demo
 
 
-def launch_kwargs(cells_dir: str | Path) -> dict:
-    """`launch()` arguments: theme and files the player fetches. Host and port come from Gradio's own
+def launch_kwargs(cells_dir: str | Path, first_table: str | None = None) -> dict:
+    """`launch()` arguments: theme, files the player fetches, and with `first_table` (the player value the page
+    opens with) a page head that starts fetching its files at once. Host and port come from Gradio's own
     `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (as on Hugging Face Spaces), so none are set here."""
     return {
         "theme": theme(),
         "allowed_paths": [str(cells_dir)],
         "max_file_size": MAX_UPLOAD_SIZE,
         "max_threads": PROCESSING_AT_ONCE,
+        **({"head": prefetch_head(first_table)} if first_table else {}),
     }

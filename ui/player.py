@@ -1,9 +1,9 @@
 """The comparison player: one `gr.HTML` whose behaviour lives in the scripts of `ui/player/` and in `player.css`.
 
-The scripts (`SCRIPTS`, in load order): `dom.js` shared helpers, `value.js` reading the
-player value, `audio.js` the audio engine (buffers,
-scheduling, crossfade, gain chain and limiter), `waves.js` the waveform view, `table.js` the table view,
-`controls.js` the control bar, keys and links, `player.js` the player that ties them together and mounts it.
+The scripts (`SCRIPTS`, in load order): `dom.js` shared helpers, `value.js` reading the player value,
+`prefetch.js` fetching and decoding files (and the page head's early start on the first table's: `prefetch_head`),
+`audio.js` the audio engine (buffers, scheduling, crossfade, gain chain and limiter), `waves.js` the waveform
+view, `table.js` the table view, `controls.js` the control bar, keys and links, `player.js` the player that ties them together and mounts it.
 They are classic scripts inlined into the page head (Gradio runs no `<script>` in a component's value), each
 adding its part to one namespace. The component's template is a static container; the player builds the table
 in `js_on_load` and redraws when the value changes, so playback survives value updates. The value is the JSON described in
@@ -23,7 +23,7 @@ from lincae.models.base import ModelInfo
 from lincae.rows import ROWS, Row
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("dom.js", "value.js", "audio.js", "waves.js", "table.js", "controls.js", "player.js")
+SCRIPTS = ("dom.js", "value.js", "prefetch.js", "audio.js", "waves.js", "table.js", "controls.js", "player.js")
 TEMPLATE = '<div class="lincae-player-root"></div>'
 
 
@@ -96,12 +96,35 @@ def player_value(
     )
 
 
+def _script(name: str) -> str:
+    js = (HERE / "player" / name).read_text(encoding="utf-8")
+    if "</script" in js.lower():
+        raise ValueError("player scripts must not contain closing script tags")
+    return js
+
+
 def _head() -> str:
-    js = "\n".join((HERE / "player" / name).read_text(encoding="utf-8") for name in SCRIPTS)
     css = (HERE / "player.css").read_text(encoding="utf-8")
-    if "</script" in js.lower() or "</style" in css.lower():
-        raise ValueError("player assets must not contain closing script/style tags")
+    if "</style" in css.lower():
+        raise ValueError("the player's style must not contain closing style tags")
+    js = "\n".join(_script(name) for name in SCRIPTS)
     return f"<style>{css}</style><script>{js}</script>"
+
+
+def value_urls(value: str) -> list[str]:
+    """Every file a player value plays: its reference rows' and its model cells'."""
+    data = json.loads(value)
+    return [c["url"] for c in data["reference"].values()] + [
+        c["url"] for by_model in data["cells"].values() for c in by_model.values()]
+
+
+def prefetch_head(value: str) -> str:
+    """Page-head HTML that starts fetching and decoding the files of a table (the first track's) as the page loads,
+    before Gradio's scripts have built the player; the player then takes them over (`prefetch.js`). A page whose
+    link opens another track skips it."""
+    data = json.loads(value)
+    call = json.dumps([data["track"]["id"], data["sample_rate"], value_urls(value)]).replace("</", "<\\/")
+    return f"<script>{_script('prefetch.js')}</script><script>window.lincaePlayerKit.prefetch(...{call});</script>"
 
 
 def with_selection(value: str, row: str, model: str) -> str:

@@ -45,7 +45,8 @@
   /**
    * Decoded files shared by every player of the page, most recently used last: a file two players show (the
    * mixer's first mix is the table's Latent Addition, the waveform mix its original mix) is fetched and decoded
-   * once. An AudioBuffer may play in any context. A failed decode is forgotten, so it is tried again.
+   * once, and one the page head started early (prefetch.js) is taken over. An AudioBuffer may play in any context.
+   * A failed decode is forgotten, so it is tried again.
    */
   const shared = new Map(); // `${sampleRate} ${url}` -> Promise<AudioBuffer>
 
@@ -54,7 +55,7 @@
     let promise = shared.get(key);
     if (promise) shared.delete(key); // re-inserted below: most recently used last
     else {
-      promise = decode();
+      promise = kit.takePrefetched(url, sampleRate) || decode();
       promise.catch(() => shared.get(key) === promise && shared.delete(key));
     }
     shared.set(key, promise);
@@ -71,7 +72,6 @@
       this.queue = [];
       this.active = 0;
       this.errors = 0;
-      this.decoder = null;
       this.ctx = null;
       this.master = null;
       this.limiter = null;
@@ -132,14 +132,8 @@
     }
 
     decode(url) {
-      return sharedDecode(url, this.hooks.sampleRate(), async () => {
-        const response = await fetch(url);
-        if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
-        const bytes = await response.arrayBuffer();
-        // An offline context decodes without needing a user gesture (no autoplay warning).
-        if (!this.decoder) this.decoder = new OfflineAudioContext(1, 1, this.hooks.sampleRate());
-        return this.decoder.decodeAudioData(bytes);
-      });
+      const rate = this.hooks.sampleRate();
+      return sharedDecode(url, rate, () => kit.fetchDecoded(url, rate));
     }
 
     // ------------------------------------------------------------ the output chain
