@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 import os
 
-# Start-up creates hundreds of thousands of long-lived objects (torch, Gradio, the page): collecting garbage while
-# they are imported only walks them again and again. Collections resume once they are frozen, below.
+# Start-up creates a great many long-lived objects (torch, Gradio, the page): collecting garbage while they are
+# imported only walks them again and again. Collections resume once they are frozen, below.
 gc.disable()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no requests of its own
 if os.environ.get("SPACES_ZERO_GPU"):
@@ -61,7 +61,7 @@ def compute_tables(engine: Engine, models: Sequence[ModelInfo], track_id: str) -
 
 settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_settings.from_environment()
 # The event loop waits for the interpreter lock after each socket read or file check; while the computing threads
-# run Python (metrics, WAV writing) it would wait up to the default 5 ms each time: hand the lock over sooner.
+# run Python (metrics, WAV writing) it would wait up to the default interval each time: hand the lock over sooner.
 sys.setswitchinterval(0.001)
 limit_malloc_arenas()  # fewer glibc arenas: freed memory goes back to the system instead of staying spread out
 engine = Engine.from_settings(settings)

@@ -30,6 +30,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue
 import random
 import shutil
 import socket
@@ -210,6 +211,19 @@ def client(index: int, url: str, seconds: float, uploads: Path, start, duration:
     results.put((calls, time.process_time() - cpu))
 
 
+def reported(results, processes: list, timeout: float):
+    """The next report a client put on `results`; stops the test when a client process died instead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return results.get(timeout=1.0)
+        except queue.Empty:
+            dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                raise SystemExit(f"{len(dead)} client process(es) failed (exit codes {dead}); see the output above")
+    raise SystemExit(f"no client reported within {timeout:g} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -278,9 +292,9 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
         for kind in KINDS:
             times = []
             for i in range(args.alone):
-                start = time.perf_counter()
+                asked = time.perf_counter()
                 shown, _ = caller.call(kind, MODELS[i % len(MODELS)], rng, f"alone-{i}")
-                times.append(shown if shown is not None else time.perf_counter() - start)
+                times.append(shown if shown is not None else time.perf_counter() - asked)
             print(f"  {kind:34} median {statistics.median(times):6.3f} s  (min {min(times):.3f}, max {max(times):.3f})")
 
     print(f"load: {args.clients} client processes for {args.duration:g} s…", flush=True)
@@ -291,13 +305,13 @@ def run(args, server: subprocess.Popen, url: str, work: Path, cache: Path, gradi
     for proc in processes:
         proc.start()
     for _ in processes:  # every client connected (imports, its Client) before the clock starts
-        results.get(timeout=600)
+        reported(results, processes, 600)
     began = start.value = time.monotonic() + 1.0
     sampler = threading.Thread(target=sample_rss, daemon=True)
     sampler.start()
     time.sleep(max(0.0, began - time.monotonic()))
     cpu_before = cpu_seconds(server.pid), began
-    reports = [results.get(timeout=args.duration + 600) for _ in processes]  # (calls, CPU seconds of the client during the load)
+    reports = [reported(results, processes, args.duration + 600) for _ in processes]  # (calls, client CPU seconds)
     for proc in processes:
         proc.join()
     stop.set()

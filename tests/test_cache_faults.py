@@ -197,3 +197,24 @@ def test_kill_9_mid_table_recovers_a_complete_correct_table(tmp_path, expected, 
             os.utime(p, (long_ago, long_ago))
     sweep_temporary(cache)
     assert not list(cache.rglob(f"*{TEMP_MARK}*"))
+
+
+def cell_files(builder: TableBuilder) -> list[Path]:
+    return sorted((Path(builder.cells_dir) / "wav").glob("*/*.wav"))
+
+
+def test_a_served_table_keeps_its_files_marked_used_at_most_once_per_interval(tmp_path, monkeypatch):
+    """The disk budget evicts the least recently used files: a table's files are marked used when it is computed
+    (all of them, the first made included) and when it is served after `TOUCH_EVERY`, not at every request."""
+    builder = make_builder(tmp_path)
+    long_ago = time.time() - 3600
+    final_table(builder)
+    files = cell_files(builder)
+    assert files and all(time.time() - f.stat().st_mtime < 60 for f in files)  # computed: all marked just now
+    for f in files:
+        os.utime(f, (long_ago, long_ago))
+    assert builder.remembered("t1") is not None
+    assert all(f.stat().st_mtime == long_ago for f in files)  # served again at once: not marked again
+    monkeypatch.setattr("ui.tables.TOUCH_EVERY", 0.0)
+    assert builder.remembered("t1") is not None
+    assert all(time.time() - f.stat().st_mtime < 60 for f in files)  # due: marked used

@@ -29,15 +29,19 @@ TOGETHER_S = 0.3
 """Models that finish within this time of each other are shown in one update (each update redraws the plots)."""
 _POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="analysis")
 METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in METRICS)
-_FIGURES_READY = threading.Event()
+_FIGURES_IMPORT: list[threading.Thread] = []  # the thread importing matplotlib, once started
+_FIGURES_LOCK = threading.Lock()
 
 
 def prepare_figures() -> None:
     """Import matplotlib on a background thread, once: called when a page has loaded, so the first Analysis opens
     without that wait, and a page that is still loading does not wait for it (it is a long import)."""
-    if not _FIGURES_READY.is_set():
-        _FIGURES_READY.set()
-        threading.Thread(target=lambda: importlib.import_module("matplotlib.figure"), daemon=True).start()
+    with _FIGURES_LOCK:
+        if _FIGURES_IMPORT:
+            return
+        _FIGURES_IMPORT.append(threading.Thread(target=importlib.import_module, args=("matplotlib.figure",),
+                                                daemon=True))
+    _FIGURES_IMPORT[0].start()
 
 
 class Analyst:

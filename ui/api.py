@@ -72,8 +72,11 @@ def _write(folder: Path, name: str, audio: np.ndarray, sample_rate: int) -> str:
     the folder is content-addressed, so a repeated call finds it written already."""
     path = folder / f"{name}.wav"
     if wav_is_complete(path, len(audio)):
-        os.utime(path)  # Gradio's cleanup ages files by their change time: this one was just handed out again
-        return str(path)
+        try:
+            os.utime(path)  # Gradio's cleanup ages files by their change time: this one was just handed out again
+            return str(path)
+        except FileNotFoundError:  # swept in between: written again below
+            pass
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}{TEMP_MARK}.{threading.get_ident()}.{time.monotonic_ns()}.wav"
     wavfile.write(tmp, sample_rate, np.asarray(audio, dtype=np.float32))

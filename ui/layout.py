@@ -1,9 +1,11 @@
 """The page: track selector, the player, the model list; and how the app is launched."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 import gradio as gr
 
@@ -100,13 +102,19 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         for update in builder.updates(track_id, progress):
             yield deeplink.selected(update.value, track_id, request, track_ids), update.status
 
+    @functools.cache
+    def table_reads() -> anyio.CapacityLimiter:
+        """Threads for tables read from the engine's cache, apart from anyio's default ones, which the API's calls
+        use (made in the event loop, at the first read)."""
+        return anyio.CapacityLimiter(TABLE_CONCURRENCY)
+
     async def cached_track(track_id: str | None, request: gr.Request) -> tuple[object, object, bool]:
         """A track's table when nothing needs computing, answered outside the queue (no wait behind other events);
         else nothing, and the queued event that follows computes it. A remembered table is answered in the event
         loop itself; only one that must be read from the engine's cache goes to a thread."""
         update = builder.remembered(track_id) if track_id else None
         if update is None and track_id:
-            update = await anyio.to_thread.run_sync(builder.cached, track_id)
+            update = await anyio.to_thread.run_sync(builder.cached, track_id, limiter=table_reads())
         if update is None:
             return gr.skip(), gr.skip(), False
         return deeplink.selected(update.value, track_id, request, track_ids), update.status, True

@@ -3,11 +3,11 @@
 The scripts (`SCRIPTS`, in load order): `dom.js` shared helpers, `value.js` reading the player value,
 `prefetch.js` fetching and decoding files (and the page head's early start on the first table's: `prefetch_head`),
 `audio.js` the audio engine (buffers, scheduling, crossfade, gain chain and limiter), `waves.js` the waveform
-view, `table.js` the table view, `controls.js` the control bar, keys and links, `player.js` the player that ties them together and mounts it.
-They are classic scripts inlined into the page head (Gradio runs no `<script>` in a component's value), each
-adding its part to one namespace. The component's template is a static container; the player builds the table
-in `js_on_load` and redraws when the value changes, so playback survives value updates. The value is the JSON described in
-docs/ARCHITECTURE.md ("Player value"); `player_value` builds it.
+view, `table.js` the table view, `controls.js` the control bar, keys and links, `player.js` the player that ties
+them together and mounts it. They are classic scripts inlined into the page head (Gradio runs no `<script>` in a
+component's value), each adding its part to one namespace. The component's template is a static container; the
+player builds the table in `js_on_load` and redraws when the value changes, so playback survives value updates.
+The value is the JSON described in docs/ARCHITECTURE.md ("Player value"); `player_value` builds it.
 """
 from __future__ import annotations
 

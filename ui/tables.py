@@ -3,8 +3,9 @@
 The engine computes and caches the audio; this module only turns it into files the browser can fetch and
 the JSON the player reads. A model that fails here becomes an N/A column with the reason, never an error, and
 is tried again the next time the table is asked for: a Hub that failed once (a 503, a timeout) is not
-remembered as broken. Only tables without failures are kept as finished, and only while their WAVs are
-whole: a remembered table whose files were deleted (disk budget) or damaged is rebuilt from the engine's cache.
+remembered as broken. Only tables without failures are kept as finished, and only while their WAVs keep the
+size they were written with: a remembered table whose files were deleted (disk budget), emptied or cut is rebuilt
+from the engine's cache.
 """
 from __future__ import annotations
 
@@ -107,8 +108,9 @@ class TableBuilder:
                 for c in cells:
                     touch(c.path)
             return update
-        with self._lock:  # a WAV was deleted (disk budget) or damaged: `cached` rebuilds it
+        with self._lock:  # a WAV was deleted (disk budget), emptied or cut: `cached` rebuilds it
             self._finished.pop(track_id, None)
+            self._touched.pop(track_id, None)
         return None
 
     def cached(self, track_id: str) -> TableUpdate | None:
@@ -169,10 +171,12 @@ class TableBuilder:
         yield final
 
     def _remember(self, track_id: str, final: TableUpdate, cells: list[Cell]) -> TableUpdate:
+        for c in cells:  # a computed table's first cells were made before it waited and computed
+            touch(c.path)
         with self._lock:
             self._finished[track_id] = (final, cells)
             self._finished.move_to_end(track_id)
-            self._touched[track_id] = time.monotonic()  # its files were just written or found and touched
+            self._touched[track_id] = time.monotonic()  # marked used just below
             while len(self._finished) > FINISHED_TABLES:  # uploads add tracks without end
                 gone, _ = self._finished.popitem(last=False)
                 self._touched.pop(gone, None)

@@ -30,8 +30,7 @@ class Cell:
     peaks: list[float]  # [min0, max0, min1, max1, ...] of the true-level signal
     gain: float  # multiply the file's samples by this to get the true level (1.0 unless peak > 1)
     peak: float  # max |x| of the true-level signal
-    frames: int  # samples in the WAV
-    size: int  # bytes of the WAV when it was written or found whole
+    size: int  # bytes of the WAV when it was written or found whole (-1: it was gone by then)
 
     def is_complete(self) -> bool:
         """Whether the WAV is still on disk at its size (the disk budget may have deleted it; a crash or a full
@@ -72,5 +71,13 @@ def make_cell(x: np.ndarray, sample_rate: int, root: str | Path, n_peaks: int = 
         touch(path)
     else:
         write_wav(path, x / gain, sample_rate)
-    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top, frames=len(x),
-                size=os.stat(path).st_size)
+    return Cell(path=path, peaks=peaks(x, n_peaks), gain=float(gain), peak=top, size=_size(path))
+
+
+def _size(path: Path) -> int:
+    """The file's size; -1 if the disk budget deleted it meanwhile (the cell then reads as incomplete and its
+    table is rebuilt, as for any missing file)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return -1

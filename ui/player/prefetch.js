@@ -1,12 +1,13 @@
 /*
  * Fetching and decoding a cell's file, and doing it early for the page's first table: the page head starts on
  * that table's files while Gradio's own scripts are still loading, and the audio engine takes each decode from here
- * instead of fetching the file again. This script runs twice (in the page head, then with the player's scripts);
- * the second run keeps what the first started.
+ * instead of fetching the file again. This script runs in the page head and again with each copy of the player's
+ * scripts; a later run keeps what an earlier one started.
  */
 (function (kit) {
   "use strict";
 
+  const UNTAKEN_MS = 60000; // an early decode the player has not taken by then is dropped: the visitor moved on
   const decoders = new Map(); // sample rate -> OfflineAudioContext
   kit.prefetched = kit.prefetched || new Map(); // `${sampleRate} ${url}` -> Promise<AudioBuffer>
 
@@ -30,7 +31,9 @@
       const key = `${sampleRate} ${url}`;
       if (kit.prefetched.has(key)) continue;
       const promise = kit.fetchDecoded(url, sampleRate);
-      promise.catch(() => kit.prefetched.get(key) === promise && kit.prefetched.delete(key));
+      const drop = () => kit.prefetched.get(key) === promise && kit.prefetched.delete(key);
+      promise.catch(drop);
+      setTimeout(drop, UNTAKEN_MS);
       kit.prefetched.set(key, promise);
     }
   };
