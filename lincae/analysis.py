@@ -106,14 +106,8 @@ def analyse(engine: Engine, track: Track, model: str, seed: int = 0, curves: boo
     """Metrics (and with `curves`, the homogeneity and additivity curves) of `model` on `track`, decoder seed
     `seed`. The metrics come from the table the page plays plus one decode; the curves take 9 more decodes and
     an encode, so they are computed (and cached, in the engine's cache) apart."""
-    key = _key(engine, track, model, seed, "metrics")
-    hit = engine.cache.get(key)
-    if hit is None:
-        values = table_metrics(engine, track, model, seed)
-        hit = engine.cache.put(key, {"metrics": np.array([values[k] for k in METRIC_KEYS]),
-                                     "deterministic": np.array(engine.model(model).deterministic)})
-    result = ModelAnalysis(model=model, deterministic=bool(hit["deterministic"]),
-                           metrics={k: float(v) for k, v in zip(METRIC_KEYS, hit["metrics"])})
+    result = ModelAnalysis(model=model, deterministic=engine.model(model).deterministic,
+                           metrics=table_metrics(engine, track, model, seed))  # cached by `table_metrics`
     if not curves:
         return result
     key = _key(engine, track, model, seed, "curves")

@@ -3,6 +3,7 @@ any cell beside its reference. The numbers and figures come from `lincae.analysi
 cached); they are computed when the tab is first opened, then for each track chosen after that."""
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import threading
@@ -29,19 +30,13 @@ TOGETHER_S = 0.3
 """Models that finish within this time of each other are shown in one update (each update redraws the plots)."""
 _POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="analysis")
 METRICS_NOTE = "\n".join(f"- **{m.label}** {'↑' if m.higher_is_better else '↓'} — {m.good}" for m in METRICS)
-_FIGURES_IMPORT: list[threading.Thread] = []  # the thread importing matplotlib, once started
-_FIGURES_LOCK = threading.Lock()
 
 
+@functools.cache
 def prepare_figures() -> None:
     """Import matplotlib on a background thread, once: called when a page has loaded, so the first Analysis opens
     without that wait, and a page that is still loading does not wait for it (it is a long import)."""
-    with _FIGURES_LOCK:
-        if _FIGURES_IMPORT:
-            return
-        _FIGURES_IMPORT.append(threading.Thread(target=importlib.import_module, args=("matplotlib.figure",),
-                                                daemon=True))
-    _FIGURES_IMPORT[0].start()
+    threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True).start()
 
 
 class Analyst:
