@@ -15,13 +15,14 @@ import os
 # imported only walks them again and again. Collections resume once they are frozen, below.
 gc.disable()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no requests of its own
+from ui.gradio_import import skip_unused_import_work  # noqa: E402
+
+skip_unused_import_work()  # before anything imports Gradio: half of its import time is work a server never uses
 if os.environ.get("SPACES_ZERO_GPU"):
     import spaces  # noqa: F401  # ZeroGPU hardware: imported before torch, which it prepares for GPU calls
 
 import argparse  # noqa: E402
-import logging  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
 from lincae import settings as app_settings  # noqa: E402
@@ -30,11 +31,13 @@ from lincae.data.library import list_tracks, load_track  # noqa: E402
 from lincae.engine import Engine  # noqa: E402
 from lincae.engine.device import on_zero_gpu  # noqa: E402
 from lincae.engine.memory import limit_malloc_arenas  # noqa: E402
-from lincae.models.base import ModelInfo  # noqa: E402
 from lincae.registry import Reprober, list_models  # noqa: E402
-from lincae.rows import DEFAULT_SEED  # noqa: E402
+from ui.first_table import FirstTable  # noqa: E402
+from ui.tables import TableBuilder  # noqa: E402  # no Gradio yet: it is imported below
 
-log = logging.getLogger("app")
+FIRST_TABLE_WAIT_S = 2.0
+"""How long the server waits, once the page is built, for the first table, so that the page opens with it and
+starts fetching its audio at once (docs/BENCHMARKS.md); a slower one fills in after the page opens."""
 
 
 def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
@@ -48,17 +51,6 @@ def parse_settings(argv: Sequence[str]) -> app_settings.Settings:
         parser.error(str(err))
 
 
-def compute_tables(engine: Engine, models: Sequence[ModelInfo], track_id: str) -> None:
-    """Every available model's table of one track, into the engine's cache (run it in a background thread)."""
-    track = load_track(track_id)
-    for model in models:
-        if model.available:
-            try:
-                engine.track_table(track, model.name, seed=DEFAULT_SEED)
-            except Exception:  # the page's own request tries again and shows the reason
-                log.exception("%s could not compute %s ahead of the first visitor", model.name, track_id)
-
-
 settings = parse_settings(sys.argv[1:]) if __name__ == "__main__" else app_settings.from_environment()
 # The event loop waits for the interpreter lock after each socket read or file check; while the computing threads
 # run Python (metrics, WAV writing) it would wait up to the default interval each time: hand the lock over sooner.
@@ -69,25 +61,21 @@ models = list_models(probe=True, settings=settings)
 if settings.musdb_previews:
     musdb_previews.fetch()
 tracks = list_tracks()
-# The first track's table is what the first visitor asks for: computed while Gradio is imported and the page is
-# built (seconds), not after the server starts. On ZeroGPU a GPU exists only inside a request.
-warm_first_track = __name__ == "__main__" and bool(tracks) and not on_zero_gpu()
-gc.freeze()  # what is loaded now lives as long as the server: garbage collections (the engine's too) skip it
-if warm_first_track:
-    threading.Thread(target=compute_tables, args=(engine, models, tracks[0].id), daemon=True).start()
-
-from ui.layout import build_demo, launch_kwargs  # noqa: E402  # Gradio: the longest import, after the above
-from ui.tables import TableBuilder  # noqa: E402
-
 builder = TableBuilder(engine, models, load_track, cells_dir=settings.cache_dir / "cells",
                        refresh=Reprober(settings))
+gc.freeze()  # what is loaded now lives as long as the server: garbage collections (the engine's too) skip it
+# The first track's table is what the first visitor asks for: computed (and its cells written) while Gradio is
+# imported and the page is built, not after the server starts. On ZeroGPU a GPU exists only inside a request.
+first_table = (FirstTable.start(builder, tracks[0].id)
+               if __name__ == "__main__" and tracks and not on_zero_gpu() else None)
+
+from ui.layout import build_demo, launch_kwargs  # noqa: E402  # Gradio: the longest import, after the above
+
 demo = build_demo(builder, tracks, settings)
-if warm_first_track:  # its cells (WAVs and waveforms), from the tables computed above
-    threading.Thread(target=builder.warm, args=(tracks[0].id,), daemon=True).start()
 gc.freeze()  # and what Gradio and the page added
 gc.enable()
 
 if __name__ == "__main__":
-    first = builder.remembered(tracks[0].id) if tracks else None  # the table the page opens with, if computed
+    first = first_table.result(FIRST_TABLE_WAIT_S) if first_table else None  # the table the page opens with
     demo.launch(prevent_thread_lock=True, **launch_kwargs(builder.cells_dir, first.value if first else None))
     demo.block_thread()

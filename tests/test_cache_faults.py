@@ -38,10 +38,13 @@ class FailsOnce(IdentityAE):
         return super().decode(z, length, seed)
 
 
-def make_builder(root: Path, *models) -> TableBuilder:
+def make_builder(root: Path, *models, fingerprinted: bool = False) -> TableBuilder:
+    """A table builder on `root`; `fingerprinted`: its engine knows the weights' identity without loading them
+    (as the registry's models do), so it reads cached tables without loading a model."""
     models = models or (IdentityAE("linear"), NoisyAE("noisy"))
     by_name = {m.name: m for m in models}
-    engine = Engine(device="cpu", cache_dir=root / "cache", loader=lambda name, device: by_name[name])
+    engine = Engine(device="cpu", cache_dir=root / "cache", loader=lambda name, device: by_name[name],
+                    fingerprint=(lambda name: by_name[name].weights_hash) if fingerprinted else None)
     track = make_track("t1")
     return TableBuilder(engine, [info(m.name) for m in models], {"t1": track}.__getitem__,
                         cells_dir=root / "cache" / "cells", seed=3)

@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import gradio as gr
 
 from lincae.engine.cells import Cell
 from lincae.models.base import ModelInfo
 from lincae.rows import ROWS, Row
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("dom.js", "value.js", "prefetch.js", "audio.js", "waves.js", "table.js", "controls.js", "player.js")
@@ -147,6 +149,8 @@ def player(value: str | None = None, *, name: str = "table", links: bool = True,
     `name` tells several players on one page apart (`window.lincaePlayers[name]`; "table" is also
     `window.lincaePlayer`); `links` adds the "Copy link" button.
     """
+    import gradio as gr  # here only: a table's value is made before the app imports Gradio (app.py)
+
     options = json.dumps({"name": name, "links": links})
     return gr.HTML(
         value=value,

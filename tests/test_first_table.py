@@ -1,0 +1,75 @@
+"""The first table computed ahead of the first visitor: in a forked copy whose results the server reads from the
+disk cache (the server itself never runs a model for it), or finished in a thread when the copy is not done in
+time or cannot be used."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from test_cache_faults import assert_complete_and_correct, expected, make_builder  # noqa: F401
+from ui.first_table import FirstTable
+
+TESTS = Path(__file__).resolve().parent
+
+SERVER = """
+import json, sys, time
+from pathlib import Path
+sys.path[:0] = [{tests!r}, {root!r}]
+from engine_fakes import IdentityAE, NoisyAE
+from test_cache_faults import make_builder
+from ui.first_table import FirstTable
+
+class Slow(IdentityAE):
+    def decode(self, z, length, seed=None):
+        time.sleep({decode_s})
+        return super().decode(z, length, seed)
+
+models = Slow("linear"), NoisyAE("noisy")
+builder = make_builder(Path({root_dir!r}), *models, fingerprinted=True)
+first = FirstTable.start(builder, "t1")
+table = first.result({wait_s})
+server_calls = sum(len(m.encode_batches) + len(m.decode_batches) for m in models)  # this process's, so far
+deadline = time.monotonic() + 120
+while builder.remembered("t1") is None and time.monotonic() < deadline:  # a thread finishing it, if any
+    time.sleep(0.05)
+finished = builder.remembered("t1")
+print(json.dumps({{"at_launch": table is not None, "model_calls_before_launch": server_calls,
+                  "finished": finished.value if finished else None}}))
+"""
+
+
+def run_server(root: Path, decode_s: float, wait_s: float) -> dict:
+    code = SERVER.format(tests=str(TESTS), root=str(TESTS.parent), root_dir=str(root), decode_s=decode_s,
+                         wait_s=wait_s)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_fresh_server_reads_the_first_table_a_copy_of_itself_computed(tmp_path, expected):  # noqa: F811
+    result = run_server(tmp_path, decode_s=0.0, wait_s=60.0)
+    assert result["at_launch"]
+    assert result["model_calls_before_launch"] == 0  # the server process ran no model: the copy did
+    assert_complete_and_correct(json.loads(result["finished"]), expected)
+
+
+def test_a_first_table_not_ready_in_time_is_finished_in_a_thread(tmp_path, expected):  # noqa: F811
+    result = run_server(tmp_path, decode_s=0.5, wait_s=0.2)
+    assert not result["at_launch"]  # the page opens without it and fills in
+    assert_complete_and_correct(json.loads(result["finished"]), expected)
+
+
+def test_with_other_threads_running_a_thread_computes_it(tmp_path, expected):  # noqa: F811
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)  # a fork now would copy a process mid-way
+    other.start()
+    try:
+        first = FirstTable.start(make_builder(tmp_path), "t1")
+        table = first.result(60.0)
+    finally:
+        stop.set()
+    assert table is not None
+    assert_complete_and_correct(json.loads(table.value), expected)
