@@ -71,7 +71,7 @@ first_table = (FirstTable.start(builder, tracks[0].id)
 
 from ui.layout import build_demo, launch_kwargs  # noqa: E402  # Gradio: the longest import, after the above
 
-demo = build_demo(builder, tracks, settings)
+demo = build_demo(builder, tracks, settings, ahead=first_table)
 gc.freeze()  # and what Gradio and the page added
 gc.enable()
 

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from test_cache_faults import assert_complete_and_correct, expected, make_builder  # noqa: F401
+from lincae import analysis
 from ui.first_table import FirstTable
 
 TESTS = Path(__file__).resolve().parent
@@ -19,6 +20,7 @@ import json, sys, time
 from pathlib import Path
 sys.path[:0] = [{tests!r}, {root!r}]
 from engine_fakes import IdentityAE, NoisyAE
+from lincae import analysis
 from test_cache_faults import make_builder
 from ui.first_table import FirstTable
 
@@ -36,8 +38,13 @@ deadline = time.monotonic() + 120
 while builder.remembered("t1") is None and time.monotonic() < deadline:  # a thread finishing it, if any
     time.sleep(0.05)
 finished = builder.remembered("t1")
+first.finished.wait(120)  # nothing more computed ahead: the analysis is in the cache, or was never made
+calls = sum(len(m.encode_batches) + len(m.decode_batches) for m in models)
+analysed = [analysis.analyse(builder.engine, builder.load_track("t1"), m.name, seed=builder.seed) for m in models]
 print(json.dumps({{"at_launch": table is not None, "model_calls_before_launch": server_calls,
-                  "finished": finished.value if finished else None}}))
+                  "finished": finished.value if finished else None,
+                  "analysis_model_calls": sum(len(m.encode_batches) + len(m.decode_batches) for m in models) - calls,
+                  "homogeneity": [sorted(a.homogeneity.items()) for a in analysed]}}))
 """
 
 
@@ -54,6 +61,10 @@ def test_a_fresh_server_reads_the_first_table_a_copy_of_itself_computed(tmp_path
     assert result["at_launch"]
     assert result["model_calls_before_launch"] == 0  # the server process ran no model: the copy did
     assert_complete_and_correct(json.loads(result["finished"]), expected)
+    assert result["analysis_model_calls"] == 0  # and the copy analysed the track: the server reads it
+    identity, noisy = (dict(curve) for curve in result["homogeneity"])
+    assert min(identity.values()) > 60 and set(identity) == set(analysis.CURVE_GAINS)  # Dec(a·z) = a·Dec(z)
+    assert max(noisy.values()) < 60  # the noisy decoder's own noise, not a cached copy of the other model's
 
 
 def test_a_first_table_not_ready_in_time_is_finished_in_a_thread(tmp_path, expected):  # noqa: F811

@@ -17,6 +17,7 @@ from lincae.analysis import ModelAnalysis
 from lincae.registry import ModelUnavailable
 from lincae.rows import ROWS
 from lincae.table_metrics import METRICS
+from ui.first_table import FirstTable
 from ui.tables import TableBuilder
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ ROW_LABELS = {r.id: r.label for r in ROWS}
 DEFAULT_ROW = "sep_vocals"
 WORKERS = 2
 """Models analysed side by side: each analysis runs on one core (the embedded models compute on one thread)."""
+AHEAD_WAIT_S = 30.0
+"""The longest an analysis waits for the same track's analysis being computed ahead (then it computes its own)."""
 TOGETHER_S = 0.3
 """Models that finish within this time of each other are shown in one update (each update redraws the plots)."""
 _POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="analysis")
@@ -40,10 +43,12 @@ def prepare_figures() -> None:
 
 
 class Analyst:
-    """Analyses of the table builder's tracks and models, with its engine and seed."""
+    """Analyses of the table builder's tracks and models, with its engine and seed; a track computed `ahead` is
+    waited for, not computed twice."""
 
-    def __init__(self, builder: TableBuilder) -> None:
+    def __init__(self, builder: TableBuilder, ahead: FirstTable | None = None) -> None:
         self.builder = builder
+        self.ahead = ahead
 
     def labels(self) -> dict[str, str]:
         return {m.name: m.display_name for m in self.builder.model_infos()}
@@ -62,6 +67,8 @@ class Analyst:
         failures: dict[str, str] = {}
 
         def analyse(name: str, curves: bool) -> ModelAnalysis:
+            if self.ahead is not None:
+                self.ahead.wait(track_id, AHEAD_WAIT_S)
             return analysis.analyse(b.engine, track, name, seed=b.seed, curves=curves)
 
         with metrics.reference_spectra():  # every model is measured against the same mix, vocals and stem sums
@@ -122,9 +129,9 @@ def reference_title(row: str) -> str:
     return "Original Vocals"
 
 
-def analysis_panel(builder: TableBuilder, track: gr.Dropdown, tab: gr.Tab) -> None:
+def analysis_panel(builder: TableBuilder, track: gr.Dropdown, tab: gr.Tab, ahead: FirstTable | None = None) -> None:
     """The analysis view (call inside `tab`); computed when `tab` is opened, then on every track change."""
-    analyst = Analyst(builder)
+    analyst = Analyst(builder, ahead)
     opened = gr.State(False)
     status = gr.Markdown("Open this tab to analyse the selected track.", elem_id="lincae-analysis-status")
     table = gr.Dataframe(label="Metrics per model (decode-vs-decode measures share the decoder seed)",

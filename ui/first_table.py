@@ -1,78 +1,110 @@
-"""The first track's table, computed ahead of the first visitor while Gradio is imported and the page is built.
+"""The first track's table, and then its analysis, computed ahead of the first visitor while Gradio is imported and
+the page is built.
 
-With the engine on the CPU and no other thread running yet (Linux and macOS), it is computed in a forked copy of
+With the engine on the CPU and no other thread running yet (Linux and macOS), they are computed in a forked copy of
 the process: as a thread it would take turns for the interpreter lock with the import, which holds it almost
-throughout, and take about twice as long (docs/BENCHMARKS.md). The copy writes the table into the engine's disk
-cache (atomic writes, as for any process sharing the folder) and exits; the server reads it from there.
-Elsewhere (a GPU, whose state a fork cannot share, or threads already running) a thread computes it.
+throughout, and take about twice as long (docs/BENCHMARKS.md). The copy writes into the engine's disk cache
+(atomic writes, as for any process sharing the folder): first the table, which it then reports through a pipe,
+then every model's metrics and linearity curves, at a lower priority, while the server starts and serves; the
+server reads both from the cache, and an Analysis of that track asked for meanwhile waits for the copy rather than
+computing it twice. Elsewhere (a GPU, whose state a fork cannot share, or threads already running) a thread
+computes the table alone.
 """
 from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import threading
-import time
 
+from lincae import analysis, metrics
 from ui.tables import TableBuilder, TableUpdate
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.005
+NICENESS = 10
+"""The copy's priority once the table is done (nice increment): the server and the browser on the same cores
+come first."""
 
 
 class FirstTable:
-    """`FirstTable.start(builder, track_id)`, then `result(wait_s)` once the page is built."""
+    """`FirstTable.start(builder, track_id)`, then `result(wait_s)` once the page is built; `wait(track_id)` before
+    analysing a track."""
 
     def __init__(self, builder: TableBuilder, track_id: str) -> None:
         self.builder = builder
         self.track_id = track_id
+        self.finished = threading.Event()
+        """Set when nothing more is being computed ahead."""
         self._pid: int | None = None
-        self._thread: threading.Thread | None = None
+        self._report: int | None = None  # the pipe's end the copy reports the table on
 
     @classmethod
     def start(cls, builder: TableBuilder, track_id: str) -> FirstTable:
         first = cls(builder, track_id)
         if hasattr(os, "fork") and threading.active_count() == 1 and builder.engine.device.type == "cpu":
+            first._report, report = os.pipe()
             first._pid = os.fork()
             if first._pid == 0:  # the copy: compute, then leave without running the server's exit handlers
-                code = 1
-                try:
-                    builder.warm(track_id)
-                    code = 0
-                except BaseException:
-                    log.exception("the first table (%s) could not be computed ahead", track_id)
-                finally:
-                    os._exit(code)
+                os.close(first._report)
+                os._exit(first._ahead(report))
+            os.close(report)
         else:
             first._in_thread()
         return first
 
+    def _ahead(self, report: int) -> int:
+        """In the copy: the table, reported once in the cache, then the analysis. The exit status."""
+        try:
+            self.builder.warm(self.track_id)
+            os.write(report, b"t")
+            os.close(report)
+            os.nice(NICENESS)
+            track = self.builder.load_track(self.track_id)
+            with metrics.reference_spectra():
+                for model in self.builder.model_infos():
+                    if model.available:
+                        analysis.analyse(self.builder.engine, track, model.name, seed=self.builder.seed)
+            return 0
+        except BaseException:
+            log.exception("computing %s ahead of the first visitor failed", self.track_id)
+            return 1
+
     def _in_thread(self) -> None:
-        self._thread = threading.Thread(target=self.builder.warm, args=(self.track_id,), daemon=True)
-        self._thread.start()
+        """Without a copy: the table alone, in a thread of this process."""
+
+        def warm() -> None:
+            try:
+                self.builder.warm(self.track_id)
+            finally:
+                self.finished.set()
+
+        threading.Thread(target=warm, daemon=True).start()
 
     def result(self, wait_s: float) -> TableUpdate | None:
         """The finished table, waiting at most `wait_s` seconds for it; None if it is not ready by then. A copy
-        still computing then is stopped and a thread goes on from what it cached (whole models are kept)."""
+        still computing the table then is stopped and a thread goes on from what it cached (whole models are
+        kept)."""
         if self._pid is None:
-            if self._thread is not None:
-                self._thread.join(wait_s)
+            self.finished.wait(wait_s)
             return self.builder.remembered(self.track_id)
         pid, self._pid = self._pid, None
-        if not _exited(pid, wait_s):
+        reported = bool(select.select([self._report], [], [], wait_s)[0])  # a report, or the copy's end
+        os.close(self._report)
+        if not reported:
             os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
+        threading.Thread(target=self._reap, args=(pid,), daemon=True).start()
         table = self.builder.cached(self.track_id)
-        if table is None:  # not finished, or a model failed: the page's request shows why
-            self._in_thread()
+        if table is None:  # not finished, or a model failed (the page's request shows why): go on here
+            threading.Thread(target=self.builder.warm, args=(self.track_id,), daemon=True).start()
         return table
 
+    def _reap(self, pid: int) -> None:
+        os.waitpid(pid, 0)
+        self.finished.set()
 
-def _exited(pid: int, wait_s: float) -> bool:
-    deadline = time.monotonic() + wait_s
-    while os.waitpid(pid, os.WNOHANG)[0] == 0:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(POLL_S)
-    return True
+    def wait(self, track_id: str, timeout_s: float) -> None:
+        """Before analysing `track_id`: if it is being computed ahead, wait (at most `timeout_s`) until it is."""
+        if track_id == self.track_id:
+            self.finished.wait(timeout_s)

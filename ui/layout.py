@@ -17,6 +17,7 @@ from lincae.settings import Settings
 from ui import deeplink
 from ui.analysis import analysis_panel, prepare_figures
 from ui.api import API_CONCURRENCY, api_endpoints
+from ui.first_table import FirstTable
 from ui.listening import TAB_ID, listening_panel
 from ui.mixer import mixer_panel
 from ui.player import player, prefetch_head
@@ -84,9 +85,11 @@ def tracks_note(tracks: Sequence[TrackInfo]) -> str:
     return "\n".join(f"- **{t.title}** — {t.source}; licence: {t.licence}" for t in tracks)
 
 
-def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Settings = Settings()) -> gr.Blocks:
-    """The Blocks app; computation goes through `builder`, which wraps the engine. Listening tests are kept in
-    `settings.listening_db` (default: `listening.sqlite` in the engine's cache folder)."""
+def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Settings = Settings(),
+               ahead: FirstTable | None = None) -> gr.Blocks:
+    """The Blocks app; computation goes through `builder`, which wraps the engine; `ahead`, what the app is
+    computing ahead of the first visitor. Listening tests are kept in `settings.listening_db` (default:
+    `listening.sqlite` in the engine's cache folder)."""
     store = ListeningStore(settings.listening_db or db_path(builder.engine.cache_dir))
     choices = [(t.title, t.id) for t in tracks]
     track_ids = [t.id for t in tracks]
@@ -150,7 +153,7 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
         with gr.Tab("Latent mixer"):
             mixer_panel(builder, track, demo, page_loaded)
         with gr.Tab("Analysis") as analysis_tab:
-            analysis_panel(builder, track, analysis_tab)
+            analysis_panel(builder, track, analysis_tab, ahead)
         with gr.Tab("Your own audio", elem_id="lincae-upload"):
             sources_panel(builder, track, tracks, settings)
         with gr.Tab("Listening test", elem_id=TAB_ID):
