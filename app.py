@@ -15,6 +15,9 @@ import os
 # imported only walks them again and again. Collections resume once they are frozen, below.
 gc.disable()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no requests of its own
+# numpy's BLAS on one thread (before numpy is imported): the server runs its computations side by side, one per core,
+# and BLAS threads waiting for work (the metrics' small matrix products) took the other computation's core.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from ui.gradio_import import skip_unused_import_work  # noqa: E402
 
 skip_unused_import_work()  # before anything imports Gradio: half of its import time is work a server never uses

@@ -87,30 +87,42 @@ REFERENCE_SPECTRA_BYTES = 96 << 20
 
 class _ReferenceSpectra:
     """Magnitude spectra of reference signals by content and STFT parameters, while at least one
-    `reference_spectra` block runs (in any thread); forgotten when the last one ends."""
+    `reference_spectra` block runs (in any thread); forgotten when the last one ends. A spectrum one thread is
+    computing is waited for by the others (models measured side by side share their references)."""
 
     def __init__(self) -> None:
         self.users = 0
         self.spectra: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.computing: dict[tuple, threading.Event] = {}
         self.lock = threading.Lock()
 
     def magnitude(self, a: np.ndarray, n_fft: int, hop: int, win_length: int | None) -> np.ndarray:
         if not self.users:
             return stft_magnitude(a, n_fft, hop, win_length)
         key = (hashlib.blake2b(a.tobytes(), digest_size=16).digest(), len(a), n_fft, hop, win_length)
-        with self.lock:
-            hit = self.spectra.get(key)
-            if hit is not None:
-                self.spectra.move_to_end(key)
-                return hit
-        mag = stft_magnitude(a, n_fft, hop, win_length)
-        mag.flags.writeable = False
-        with self.lock:
-            if self.users:
-                self.spectra[key] = mag
-                while sum(m.nbytes for m in self.spectra.values()) > REFERENCE_SPECTRA_BYTES:
-                    self.spectra.popitem(last=False)
-        return mag
+        while True:
+            with self.lock:
+                hit = self.spectra.get(key)
+                if hit is not None:
+                    self.spectra.move_to_end(key)
+                    return hit
+                other = self.computing.get(key)
+                if other is None:
+                    self.computing[key] = threading.Event()
+                    break
+            other.wait()  # then it is remembered, unless the last block ended meanwhile: computed here then
+        try:
+            mag = stft_magnitude(a, n_fft, hop, win_length)
+            mag.flags.writeable = False
+            with self.lock:
+                if self.users:
+                    self.spectra[key] = mag
+                    while sum(m.nbytes for m in self.spectra.values()) > REFERENCE_SPECTRA_BYTES:
+                        self.spectra.popitem(last=False)
+            return mag
+        finally:
+            with self.lock:
+                self.computing.pop(key).set()
 
 
 _references = _ReferenceSpectra()

@@ -1,4 +1,6 @@
 import math
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -114,3 +116,22 @@ def test_while_remembered_a_reference_is_transformed_once(x, monkeypatch):
     calls.clear()
     M.mrstft(x, y)
     assert len(calls) == 6  # forgotten after the block
+
+
+def test_threads_measuring_against_one_reference_transform_it_once(x, monkeypatch):
+    transformed = []
+    transform = M.stft_magnitude
+
+    def slow_transform(a, *args):
+        transformed.append((a[:4].tobytes(), args))
+        time.sleep(0.05)  # long enough for the other thread to ask for the same spectrum meanwhile
+        return transform(a, *args)
+
+    monkeypatch.setattr(M, "stft_magnitude", slow_transform)
+    estimates = [0.5 * x, x + 0.1 * np.roll(x, 7)]
+    with M.reference_spectra(), ThreadPoolExecutor(2) as pool:
+        side_by_side = list(pool.map(lambda e: M.mrstft(x, e), estimates))
+    reference = x[:4].tobytes()
+    assert sorted(args for a, args in transformed if a == reference) == sorted(M.MRSTFT_RESOLUTIONS)  # once each
+    monkeypatch.setattr(M, "stft_magnitude", transform)
+    assert side_by_side == [M.mrstft(x, e) for e in estimates]
