@@ -51,6 +51,16 @@ def test_six_encodes_in_one_call_and_seven_decodes_in_one_call(tmp_path):
     assert model.decode_batches == [len(MODEL_ROWS)] == [7]
 
 
+def test_a_warm_up_runs_the_model_once_each_way_and_caches_nothing(tmp_path):
+    model = IdentityAE()
+    engine = make_engine(tmp_path, model)
+    engine.warm_up("identity")
+    assert model.encode_batches == [1] and model.decode_batches == [1]
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    engine.track_table(make_track(), "identity")  # and the model is the one the engine then computes with
+    assert model.encode_batches == [1, 6]
+
+
 def test_batches_split_when_a_pass_would_hold_too_much_audio(tmp_path):
     model = NoisyAE()
     track = make_track(seconds=0.5)

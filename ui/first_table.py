@@ -1,14 +1,16 @@
 """The first track's table, and then its analysis, computed ahead of the first visitor while Gradio is imported and
 the page is built.
 
-With the engine on the CPU and no other thread running yet (Linux and macOS), they are computed in a forked copy of
-the process: as a thread it would take turns for the interpreter lock with the import, which holds it almost
+With the engine on the CPU and no other thread running yet, on Linux, they are computed in a forked copy of the
+process: as a thread it would take turns for the interpreter lock with the import, which holds it almost
 throughout, and take about twice as long (docs/BENCHMARKS.md). The copy writes into the engine's disk cache
 (atomic writes, as for any process sharing the folder): first the table, which it then reports through a pipe,
 then every model's metrics and linearity curves, at a lower priority, while the server starts and serves; the
 server reads both from the cache, and an Analysis of that track asked for meanwhile waits for the copy rather than
-computing it twice. Elsewhere (a GPU, whose state a fork cannot share, or threads already running) a thread
-computes the table alone.
+computing it twice. Once it has read the table, the server loads and warms up its own models (the copy's die with
+it), before a visitor's first mix needs them. Elsewhere (a GPU, whose state a fork
+cannot share; threads already running, which a fork would copy mid-way; macOS, where forking a process that has
+started system frameworks is unsafe) a thread computes the table alone.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import logging
 import os
 import select
 import signal
+import sys
 import threading
 
 from lincae import analysis, metrics
@@ -43,7 +46,7 @@ class FirstTable:
     @classmethod
     def start(cls, builder: TableBuilder, track_id: str) -> FirstTable:
         first = cls(builder, track_id)
-        if hasattr(os, "fork") and threading.active_count() == 1 and builder.engine.device.type == "cpu":
+        if sys.platform.startswith("linux") and threading.active_count() == 1 and builder.engine.device.type == "cpu":
             first._report, report = os.pipe()
             first._pid = os.fork()
             if first._pid == 0:  # the copy: compute, then leave without running the server's exit handlers
@@ -98,7 +101,17 @@ class FirstTable:
         table = self.builder.cached(self.track_id)
         if table is None:  # not finished, or a model failed (the page's request shows why): go on here
             threading.Thread(target=self.builder.warm, args=(self.track_id,), daemon=True).start()
+        else:  # the copy loaded the models, this process has not: before a visitor's first mix needs them
+            threading.Thread(target=self._warm_up_models, daemon=True).start()
         return table
+
+    def _warm_up_models(self) -> None:
+        for model in self.builder.model_infos():
+            if model.available:
+                try:
+                    self.builder.engine.warm_up(model.name)
+                except Exception:  # a visitor's request tries again and shows the reason
+                    log.exception("%s could not be warmed up", model.name)
 
     def _reap(self, pid: int) -> None:
         os.waitpid(pid, 0)

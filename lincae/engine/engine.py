@@ -43,7 +43,7 @@ from lincae.engine.passes import AUTO, BATCH_SECONDS, Progress
 from lincae.engine.workers import Workers, share_cores
 from lincae.limits import check_coefficients, check_seed
 from lincae.models.base import Autoencoder
-from lincae.rows import MODEL_ROWS, SIGNALS
+from lincae.rows import MODEL_ROWS, SIGNALS, STEMS
 from lincae.settings import DEFAULT_CACHE_GB, Settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ CACHE_VERSION = 3
 COMPUTE_THREADS = 2
 """Forward passes at once, over every request (one per core of a small CPU server)."""
 T = TypeVar("T")
+WARM_UP_SECONDS = 0.5
 
 
 def table_row(coeffs: Mapping[str, float], origin_correction: bool = False) -> str | None:
@@ -176,6 +177,17 @@ class Engine(ForwardPasses):
                          else self._loader(name, self.device))
                 slot.model = prepare(model, self._max_chunk(model), self.compile)
             return slot.model
+
+    def warm_up(self, name: str) -> None:
+        """Load the model and pass `WARM_UP_SECONDS` of silence through the engine's own encode and decode, so that a
+        visitor's first request pays neither for loading nor for the first call's set-up. Nothing is cached."""
+        model = self.model(name)
+        n = int(WARM_UP_SECONDS * model.sample_rate)
+        silent = Track(id="warm-up", title="warm-up", stems={s: np.zeros(n, np.float32) for s in STEMS},
+                       sample_rate=model.sample_rate)
+        with self._slot(name).lock:
+            z = self._on_gpu("silence", name, silent, 1)
+            self._on_gpu("decode", name, silent, 1, z=z[None], seed=0)
 
     # --- keys ---------------------------------------------------------------------------------------
 
