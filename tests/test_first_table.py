@@ -33,6 +33,7 @@ models = Slow("linear"), NoisyAE("noisy")
 builder = make_builder(Path({root_dir!r}), *models, fingerprinted=True)
 first = FirstTable.start(builder, "t1")
 table = first.result({wait_s})
+first.page_loaded()  # as the page's load event tells it
 deadline = time.monotonic() + 60
 while table is not None and not all(m.decode_batches for m in models) and time.monotonic() < deadline:
     time.sleep(0.01)  # the server's own warm-up of the models the copy used

@@ -5,8 +5,8 @@ With the engine on the CPU and no other thread running yet, on Linux, they are c
 process: as a thread it would take turns for the interpreter lock with the import, which holds it almost
 throughout, and take about twice as long (docs/BENCHMARKS.md). The copy writes into the engine's disk cache
 (atomic writes, as for any process sharing the folder): first the table, which it then reports through a pipe,
-then every model's metrics and linearity curves, at a lower priority, while the server starts and serves; the
-server reads both from the cache, and an Analysis of that track asked for meanwhile waits for the copy rather than
+then, once a page has loaded (it runs on the same cores) or after `PAGE_WAIT_S`, every model's metrics and
+linearity curves, at the lowest priority; the server reads both from the cache, and an Analysis of that track asked for meanwhile waits for the copy rather than
 computing it twice. Once it has read the table, the server loads and warms up its own models (the copy's die with
 it), before a visitor's first mix needs them. Elsewhere (a GPU, whose state a fork
 cannot share; threads already running, which a fork would copy mid-way; macOS, where forking a process that has
@@ -26,9 +26,11 @@ from ui.tables import TableBuilder, TableUpdate
 
 log = logging.getLogger(__name__)
 
-NICENESS = 10
-"""The copy's priority once the table is done (nice increment): the server and the browser on the same cores
-come first."""
+PAGE_WAIT_S = 10.0
+"""How long the copy, its table done, waits for a page to load before it analyses the track anyway."""
+NICENESS = 19
+"""The copy's priority once the table is done (nice increment, the lowest): the server, its own computing threads
+(nice 10) and the browser on the same cores come first."""
 
 
 class FirstTable:
@@ -42,28 +44,37 @@ class FirstTable:
         """Set when nothing more is being computed ahead."""
         self._pid: int | None = None
         self._report: int | None = None  # the pipe's end the copy reports the table on
+        self._go: int | None = None  # the pipe's end that tells the copy a page has loaded
+        self._once = threading.Lock()
+        self._page_loaded = False
+        self._warm_up_due = False
 
     @classmethod
     def start(cls, builder: TableBuilder, track_id: str) -> FirstTable:
         first = cls(builder, track_id)
         if sys.platform.startswith("linux") and threading.active_count() == 1 and builder.engine.device.type == "cpu":
             first._report, report = os.pipe()
+            go, first._go = os.pipe()
             first._pid = os.fork()
             if first._pid == 0:  # the copy: compute, then leave without running the server's exit handlers
                 os.close(first._report)
-                os._exit(first._ahead(report))
+                os.close(first._go)
+                os._exit(first._ahead(report, go))
             os.close(report)
+            os.close(go)
         else:
             first._in_thread()
         return first
 
-    def _ahead(self, report: int) -> int:
-        """In the copy: the table, reported once in the cache, then the analysis. The exit status."""
+    def _ahead(self, report: int, go: int) -> int:
+        """In the copy: the table, reported once in the cache, then, once a page has loaded, the analysis. The exit
+        status."""
         try:
             self.builder.warm(self.track_id)
             os.write(report, b"t")
             os.close(report)
             os.nice(NICENESS)
+            select.select([go], [], [], PAGE_WAIT_S)  # the page's own loading first: it runs on the same cores
             track = self.builder.load_track(self.track_id)
             with metrics.reference_spectra():
                 for model in self.builder.model_infos():
@@ -102,8 +113,19 @@ class FirstTable:
         if table is None:  # not finished, or a model failed (the page's request shows why): go on here
             threading.Thread(target=self.builder.warm, args=(self.track_id,), daemon=True).start()
         else:  # the copy loaded the models, this process has not: before a visitor's first mix needs them
-            threading.Thread(target=self._warm_up_models, daemon=True).start()
+            self._warm_up_due = True
         return table
+
+    def page_loaded(self) -> None:
+        """A page has loaded (its table is shown): what was left for after it starts, once."""
+        with self._once:
+            if self._page_loaded:
+                return
+            self._page_loaded = True
+        if self._go is not None:
+            os.close(self._go)  # the copy's wait ends
+        if self._warm_up_due:
+            threading.Thread(target=self._warm_up_models, daemon=True).start()
 
     def _warm_up_models(self) -> None:
         for model in self.builder.model_infos():

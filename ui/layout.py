@@ -137,6 +137,8 @@ def build_demo(builder: TableBuilder, tracks: Sequence[TrackInfo], settings: Set
             for value, line in show_track(track_id, request, progress):
                 yield gr.skip(), value, line
         prepare_figures()  # the page has (or is getting) its table: now the Analysis tab's plotting library
+        if ahead is not None:
+            ahead.page_loaded()  # and what was computed ahead goes on
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=GRADIO_CACHE_CLEANUP) as demo:
         gr.HTML(INTRO, head=f"<style>{PAGE_CSS.read_text(encoding='utf-8')}</style>", elem_id="lincae-intro",
