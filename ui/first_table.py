@@ -4,13 +4,13 @@ the page is built.
 With the engine on the CPU and no other thread running yet, on Linux, they are computed in a forked copy of the
 process: as a thread it would take turns for the interpreter lock with the import, which holds it almost
 throughout, and take about twice as long (docs/BENCHMARKS.md). The copy writes into the engine's disk cache
-(atomic writes, as for any process sharing the folder): first the table, which it then reports through a pipe,
-then, once a page has loaded (it runs on the same cores) or after `PAGE_WAIT_S`, every model's metrics and
-linearity curves, at the lowest priority; the server reads both from the cache, and an Analysis of that track asked for meanwhile waits for the copy rather than
-computing it twice. Once it has read the table, the server loads and warms up its own models (the copy's die with
-it), before a visitor's first mix needs them. Elsewhere (a GPU, whose state a fork
-cannot share; threads already running, which a fork would copy mid-way; macOS, where forking a process that has
-started system frameworks is unsafe) a thread computes the table alone.
+(atomic writes, as for any process sharing the folder): first the table, which it reports through a pipe; then,
+once a page has loaded (whose loading runs on the same cores) or after `PAGE_WAIT_S`, every model's metrics and
+linearity curves, at the lowest priority. The server reads both from the cache; an Analysis of that track asked
+for meanwhile waits for the copy rather than computing it twice. When the page has loaded, the server also loads
+and warms up its own models (the copy's die with it) before a visitor's first mix needs them. Elsewhere (a GPU,
+whose state a fork cannot share; threads already running, which a fork would copy mid-way; macOS, where forking a
+process that has started system frameworks is unsafe) a thread computes the table alone.
 """
 from __future__ import annotations
 
