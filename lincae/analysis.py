@@ -219,14 +219,15 @@ def spectrogram_figure(audio: np.ndarray, reference: np.ndarray, sample_rate: in
     fig = new_figure(10, 3.6, layout=None)  # fixed margins: its labels are short and known, and it is drawn often
     fig.subplots_adjust(left=0.075, right=0.9, bottom=0.14, top=0.91, wspace=0.06)
     axes = fig.subplots(1, 2, sharey=True)
-    duration = specs[0].shape[1] * SPECTROGRAM_HOP / sample_rate
+    frame_s = SPECTROGRAM_HOP / sample_rate
+    times = (-frame_s / 2, (specs[0].shape[1] - 0.5) * frame_s)  # frame i is centred at i·hop
     low, high = np.log10(SPECTROGRAM_LOW_HZ), np.log10(sample_rate / 2)  # the y axis is log10(Hz), drawn linear
     ticks = [f for f in SPECTROGRAM_TICKS_HZ if f <= sample_rate / 2]
     image = None
     for ax, spec, name in zip(axes, specs, (reference_title, title)):
         _, pooled = log_frequency_bands(spec, sample_rate)
         image = ax.imshow(pooled, origin="lower", aspect="auto", interpolation="nearest", cmap="magma",
-                          vmin=top - range_db, vmax=top, extent=(0.0, duration, low, high))
+                          vmin=top - range_db, vmax=top, extent=(*times, low, high))
         ax.set_yticks(np.log10(ticks), [f"{f / 1000:g}k" if f >= 1000 else f"{f:g}" for f in ticks])
         ax.set_title(name, fontsize="medium")
         ax.set_xlabel("time (s)")

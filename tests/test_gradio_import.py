@@ -68,5 +68,6 @@ def test_without_it_gradio_writes_stubs_and_imports_ipython_where_installed(tmp_
 def test_in_a_notebook_ipython_is_kept(monkeypatch):
     running = types.ModuleType("IPython")
     monkeypatch.setitem(sys.modules, "IPython", running)
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))  # the finder it adds goes with the test
     skip_unused_import_work()
     assert sys.modules["IPython"] is running

@@ -67,10 +67,11 @@ class Analyst:
         failures: dict[str, str] = {}
 
         def analyse(name: str, curves: bool) -> ModelAnalysis:
-            if self.ahead is not None:
-                self.ahead.wait(track_id, AHEAD_WAIT_S)
             return analysis.analyse(b.engine, track, name, seed=b.seed, curves=curves)
 
+        if self.ahead is not None and self.ahead.computing(track_id):  # then it is read from the cache
+            yield [], f"Computing the analysis of {track.title}, started with the app…"
+            self.ahead.wait(track_id, AHEAD_WAIT_S)
         with metrics.reference_spectra():  # every model is measured against the same mix, vocals and stem sums
             yield from self._steps(models, analyse, done, failures, track_id)
         status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."

@@ -8,12 +8,14 @@ throughout, and take about twice as long (docs/BENCHMARKS.md). The copy writes i
 once a page has loaded (whose loading runs on the same cores) or after `PAGE_WAIT_S`, every model's metrics and
 linearity curves, at the lowest priority. The server reads both from the cache; an Analysis of that track asked
 for meanwhile waits for the copy rather than computing it twice. When the page has loaded, the server also loads
-and warms up its own models (the copy's die with it) before a visitor's first mix needs them. Elsewhere (a GPU,
-whose state a fork cannot share; threads already running, which a fork would copy mid-way; macOS, where forking a
-process that has started system frameworks is unsafe) a thread computes the table alone.
+and warms up its own models (the copy's die with it) before a visitor's first mix needs them: until the copy has
+finished, the models are in memory twice. A copy whose server is gone (the pipe closed with no word) exits.
+Elsewhere (a GPU, whose state a fork cannot share; threads already running, which a fork would copy mid-way;
+macOS, where forking a process that has started system frameworks is unsafe) a thread computes the table alone.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import select
@@ -41,7 +43,7 @@ class FirstTable:
         self.builder = builder
         self.track_id = track_id
         self.finished = threading.Event()
-        """Set when nothing more is being computed ahead."""
+        """Set when the copy has exited (without a copy: when the thread has computed the table)."""
         self._pid: int | None = None
         self._report: int | None = None  # the pipe's end the copy reports the table on
         self._go: int | None = None  # the pipe's end that tells the copy a page has loaded
@@ -67,20 +69,29 @@ class FirstTable:
         return first
 
     def _ahead(self, report: int, go: int) -> int:
-        """In the copy: the table, reported once in the cache, then, once a page has loaded, the analysis. The exit
-        status."""
+        """In the copy: the table, reported once in the cache, then, once a page has loaded, the analysis of every
+        model whose table is there. The exit status."""
+        gc.enable()  # start-up's objects are frozen; what the copy computes is collected as usual
         try:
             self.builder.warm(self.track_id)
             os.write(report, b"t")
             os.close(report)
-            os.nice(NICENESS)
-            select.select([go], [], [], PAGE_WAIT_S)  # the page's own loading first: it runs on the same cores
-            track = self.builder.load_track(self.track_id)
+            ready, _, _ = select.select([go], [], [], PAGE_WAIT_S)  # the page's own loading first: same cores
+            if ready and not os.read(go, 1):
+                return 0  # the server is gone: so is the point
+            _lowest_priority()
+            engine, seed, track = self.builder.engine, self.builder.seed, self.builder.load_track(self.track_id)
+            tabled = [m.name for m in self.builder.model_infos()  # not those that failed (or would download)
+                      if m.available and engine.cached_table(track, m.name, seed) is not None]
             with metrics.reference_spectra():
-                for model in self.builder.model_infos():
-                    if model.available:
-                        analysis.analyse(self.builder.engine, track, model.name, seed=self.builder.seed)
+                for name in tabled:
+                    try:
+                        analysis.analyse(engine, track, name, seed=seed)
+                    except Exception:  # the Analysis tab computes it again and shows why it fails
+                        log.exception("%s could not be analysed ahead on %s", name, self.track_id)
             return 0
+        except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the server says it
+            return 1
         except BaseException:
             log.exception("computing %s ahead of the first visitor failed", self.track_id)
             return 1
@@ -123,7 +134,8 @@ class FirstTable:
                 return
             self._page_loaded = True
         if self._go is not None:
-            os.close(self._go)  # the copy's wait ends
+            os.write(self._go, b"g")  # the copy's wait ends (its end of file alone means the server is gone)
+            os.close(self._go)
         if self._warm_up_due:
             threading.Thread(target=self._warm_up_models, daemon=True).start()
 
@@ -136,10 +148,28 @@ class FirstTable:
                     log.exception("%s could not be warmed up", model.name)
 
     def _reap(self, pid: int) -> None:
-        os.waitpid(pid, 0)
-        self.finished.set()
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped elsewhere
+            pass
+        finally:
+            self.finished.set()
+
+    def computing(self, track_id: str) -> bool:
+        """Whether `track_id` is being computed ahead now."""
+        return track_id == self.track_id and not self.finished.is_set()
 
     def wait(self, track_id: str, timeout_s: float) -> None:
         """Before analysing `track_id`: if it is being computed ahead, wait (at most `timeout_s`) until it is."""
         if track_id == self.track_id:
             self.finished.wait(timeout_s)
+
+
+def _lowest_priority() -> None:
+    """Every thread of this process at `NICENESS` (on Linux a thread's priority is its own: the computing threads
+    were started before)."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), NICENESS)
+        except OSError:  # a thread that has ended
+            pass
