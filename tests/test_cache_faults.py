@@ -153,6 +153,31 @@ def test_orphan_temporary_files_are_swept_at_start_young_ones_kept(tmp_path):
     assert young.exists()  # may belong to a writer still at work
 
 
+def test_a_sweep_passes_by_folders_that_vanish_while_it_walks(tmp_path, monkeypatch):
+    """A writer renames its temporary folder into place (or the budget evicts an entry) while the disk budget
+    sweeps after another thread's write: the sweep goes on, and that thread's computation with it."""
+    cache = tmp_path / "cache"
+    leftover = cache / "ab" / f".abcd{TEMP_MARK}.x1"
+    leftover.mkdir(parents=True)
+    (leftover / "mix.npy").write_bytes(b"partial")
+    os.utime(leftover, (time.time() - 3600,) * 2)
+    being_written = cache / "cd" / f".cdef{TEMP_MARK}.y1"
+    being_written.mkdir(parents=True)
+    (being_written / "mix.npy").write_bytes(b"partial")
+    evicted = cache / "ef" / "0123"
+    evicted.mkdir(parents=True)
+    listed = os.scandir
+
+    def vanishing(path):
+        if isinstance(path, (str, os.PathLike)) and Path(path) in (being_written, evicted):
+            raise FileNotFoundError(path)
+        return listed(path)
+
+    monkeypatch.setattr(os, "scandir", vanishing)
+    assert sweep_temporary(cache) == 1
+    assert not leftover.exists()
+
+
 KILLED_SERVER = """
 import sys, time
 import numpy as np

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +156,7 @@ def sweep_temporary(root: str | Path, older_than: float = 60.0) -> int:
         return 0
     cutoff = time.time() - older_than
     swept = 0
-    for path in list(root.rglob(f"*{TEMP_MARK}*")):
+    for path in list(_temporary(root)):
         try:
             if path.lstat().st_mtime > cutoff:
                 continue
@@ -168,6 +168,16 @@ def sweep_temporary(root: str | Path, older_than: float = 60.0) -> int:
         except FileNotFoundError:
             pass  # inside a folder swept a moment ago, or renamed into place meanwhile
     return swept
+
+
+def _temporary(root: Path) -> Iterator[Path]:
+    """Files and folders under `root` whose names hold `TEMP_MARK`, a temporary folder's contents not listed. A
+    folder that vanishes while it is walked (a writer renamed it into place, the budget evicted it) is passed by."""
+    for dirpath, dirnames, filenames in os.walk(root):  # os.walk skips folders it can no longer list
+        here = Path(dirpath)
+        temporary = [d for d in dirnames if TEMP_MARK in d]
+        dirnames[:] = [d for d in dirnames if TEMP_MARK not in d]
+        yield from (here / name for name in (*temporary, *(f for f in filenames if TEMP_MARK in f)))
 
 
 class TwoLevelCache:
