@@ -134,7 +134,10 @@ class FirstTable:
                 return
             self._page_loaded = True
         if self._go is not None:
-            os.write(self._go, b"g")  # the copy's wait ends (its end of file alone means the server is gone)
+            try:
+                os.write(self._go, b"g")  # the copy's wait ends (its end of file alone means the server is gone)
+            except BrokenPipeError:  # it has exited already (stopped, or done after waiting `PAGE_WAIT_S`)
+                pass
             os.close(self._go)
         if self._warm_up_due:
             threading.Thread(target=self._warm_up_models, daemon=True).start()
