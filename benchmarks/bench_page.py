@@ -141,14 +141,7 @@ def one_run(browser, timeout_s: float, app_dir: Path = ROOT) -> dict:
         result["mixer_harness_s"] = time.monotonic() - t1  # the same wait as the harness saw it
         result["mixer_gain"] = gain
 
-        t2 = time.monotonic()
-        page.get_by_role("tab", name="Analysis").click()
-        page.wait_for_function(METRICS_SHOWN, timeout=timeout_s * 1000)
-        result["analysis_metrics_shown_s"] = time.monotonic() - t2
-        page.wait_for_function(ANALYSED, timeout=timeout_s * 1000)
-        result["analysis_first_open_s"] = time.monotonic() - t2
-        page.wait_for_function(SPECTROGRAM_SHOWN, timeout=timeout_s * 1000)
-        result["analysis_spectrogram_shown_s"] = time.monotonic() - t2
+        result.update(open_analysis(page, timeout_s, "analysis"))
         result.update(analysis_of_another_track(browser, url, timeout_s))
         return result
     except PlaywrightTimeout as err:  # a wait that never ended is a result too: say which
@@ -172,17 +165,21 @@ def analysis_of_another_track(browser, url: str, timeout_s: float) -> dict:
         page.goto(f"{url}/?track={track}")
         page.wait_for_function(f"{PLAYABLE} && window.lincaePlayer.data.track.id === {json.dumps(track)}",
                                timeout=timeout_s * 1000)
-        t0 = time.monotonic()
-        page.get_by_role("tab", name="Analysis").click()
-        page.wait_for_function(METRICS_SHOWN, timeout=timeout_s * 1000)
-        result = {"other_track_analysis_metrics_shown_s": time.monotonic() - t0}
-        page.wait_for_function(ANALYSED, timeout=timeout_s * 1000)
-        result["other_track_analysis_first_open_s"] = time.monotonic() - t0
-        page.wait_for_function(SPECTROGRAM_SHOWN, timeout=timeout_s * 1000)
-        result["other_track_analysis_spectrogram_shown_s"] = time.monotonic() - t0
-        return result
+        return open_analysis(page, timeout_s, "other_track_analysis")
     finally:
         page.close()
+
+
+def open_analysis(page, timeout_s: float, name: str) -> dict:
+    """A click on the Analysis tab until its metrics show, then its plots, then the spectrogram (`<name>_…_s`)."""
+    t0 = time.monotonic()
+    page.get_by_role("tab", name="Analysis").click()
+    result = {}
+    for shown, key in ((METRICS_SHOWN, "metrics_shown"), (ANALYSED, "first_open"),
+                       (SPECTROGRAM_SHOWN, "spectrogram_shown")):
+        page.wait_for_function(shown, timeout=timeout_s * 1000)
+        result[f"{name}_{key}_s"] = time.monotonic() - t0
+    return result
 
 
 def extract(rev: str) -> Path:

@@ -71,7 +71,7 @@ class Analyst:
 
         if self.ahead is not None and self.ahead.computing(track_id):  # then it is read from the cache
             yield [], f"Computing the analysis of {track.title}, started with the app…"
-            self.ahead.wait(track_id, AHEAD_WAIT_S)
+            self.ahead.finished.wait(AHEAD_WAIT_S)
         with metrics.reference_spectra():  # every model is measured against the same mix, vocals and stem sums
             yield from self._steps(models, analyse, done, failures, track_id)
         status = f"Analysed {len(done)} model(s) on {track.title}." if models else "No model can run here."

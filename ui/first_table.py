@@ -36,8 +36,8 @@ NICENESS = 19
 
 
 class FirstTable:
-    """`FirstTable.start(builder, track_id)`, then `result(wait_s)` once the page is built; `wait(track_id)` before
-    analysing a track."""
+    """`FirstTable.start(builder, track_id)`, then `result(wait_s)` once the page is built, `page_loaded()` when a
+    page has; `computing(track_id)` before analysing a track."""
 
     def __init__(self, builder: TableBuilder, track_id: str) -> None:
         self.builder = builder
@@ -159,13 +159,8 @@ class FirstTable:
             self.finished.set()
 
     def computing(self, track_id: str) -> bool:
-        """Whether `track_id` is being computed ahead now."""
+        """Whether `track_id` is being computed ahead now (then wait for `finished` before analysing it)."""
         return track_id == self.track_id and not self.finished.is_set()
-
-    def wait(self, track_id: str, timeout_s: float) -> None:
-        """Before analysing `track_id`: if it is being computed ahead, wait (at most `timeout_s`) until it is."""
-        if track_id == self.track_id:
-            self.finished.wait(timeout_s)
 
 
 def _lowest_priority() -> None:
